@@ -13,9 +13,9 @@ REPO := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 PYTHON ?= /usr/bin/python3
 VENV ?= $(REPO)/.venv
 # Images the scenarios and the demo use (scripts/build-images.sh).
-SUITES ?= bookworm trixie
+SUITES ?= bullseye bookworm trixie
 # Molecule scenarios run by `make test`, in this order. Add yours here.
-MOLECULE_SCENARIOS ?= default
+MOLECULE_SCENARIOS ?= default index
 # Extra arguments for pytest, e.g. PYTEST_ARGS='-k engine'.
 PYTEST_ARGS ?=
 
