@@ -42,14 +42,17 @@ class SortedLines:
         return self.count
 
     def extend(self, lines):
-        if not lines:
-            return
+        if lines:
+            self.write_text(b"\n".join(lines), len(lines))
+
+    def write_text(self, text, count):
+        """Add `count` lines given as one bytes object joined by newlines."""
         if self._process is None:
             environment = dict(os.environ, LC_ALL="C")
             self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
                                              stdout=subprocess.PIPE, env=environment)
-        self._process.stdin.write(b"\n".join(lines) + b"\n")
-        self.count += len(lines)
+        self._process.stdin.write(text + b"\n")
+        self.count += count
 
     def blocks(self):
         """The sorted lines as blocks of whole lines, each ending in a newline."""
