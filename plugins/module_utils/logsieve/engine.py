@@ -11,7 +11,7 @@ from operator import not_
 import regex
 from re2 import _re2
 
-from .rules import Rule, RuleError, translate
+from .rules import Rule, RuleError, share_prefixes, translate
 
 # Trailing white space logcheck strips (sed 's/[[:space:]]\+$//' in the C locale).
 TRAILING_WHITESPACE = b" \t\n\v\f\r"
@@ -171,12 +171,20 @@ class Classifier:
         self.cracking_ignore = (tree.cracking_ignore or {}) if support_cracking_ignore else None
         self.violations_ignore = tree.violations_ignore or {}
 
-        raise_rules, self._raise_tags = _tagged(
+        raise_rules, raise_tags = _tagged(
             [("cracking", tree.cracking), ("violations", tree.violations)])
-        ignore_rules, ignore_tags = _tagged([("ignore", tree.ignore)])
         self._raise_count = len(raise_rules)
-        self._tags = self._raise_tags + ignore_tags
-        self.quiet = CompiledRules(raise_rules + ignore_rules)
+        # Which ignore rule matched never matters, so ignore rules with the same
+        # syslog prefix share one pattern: a much smaller, faster RE2 program.
+        ignore_rules = [rule for _, rules in sorted((tree.ignore or {}).items()) for rule in rules]
+        shared = [Rule(pattern, members[0].path, members[0].line)
+                  for pattern, members in share_prefixes(ignore_rules)]
+        self._tags = raise_tags + [("ignore", "")] * len(shared)
+        try:
+            self.quiet = CompiledRules(raise_rules + shared)
+        except RuleError:
+            CompiledRules(raise_rules + ignore_rules)  # names the rule itself
+            raise
         side_rules, self._side_tags = _tagged(
             [("cracking-ignore", self.cracking_ignore),
              ("violations-ignore", self.violations_ignore)])
