@@ -8,8 +8,8 @@ unknown to the rules), then runs, on the same log, rules and configuration
 
   * Debian's logcheck as the `logcheck` user in C.UTF-8 (a default Debian
     install, as cron runs it) and in the C locale (its fastest setting);
-  * logsieve, whose peak memory is the sum of the resident sizes of its whole
-    process tree (workers and sort(1) included), sampled every 10 ms;
+  * logsieve, whose peak memory is that of its whole process tree (workers
+    and sort(1) included: the sum of proportional set sizes), sampled every 10 ms;
   * logsieve again on a log three times larger, to show memory does not grow
     with the log.
 
@@ -47,8 +47,10 @@ def write_log(path, count, unknown):
     os.chmod(path, 0o644)
 
 
-def tree_rss_kb(root_pid):
-    """Sum of VmRSS over a process and all its descendants, in KiB."""
+def tree_pss_kb(root_pid):
+    """Memory of a process and all its descendants, in KiB: the sum of their
+    proportional set sizes (pages shared after fork(), such as the compiled
+    rules, are counted once, split between the processes sharing them)."""
     children = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -65,9 +67,9 @@ def tree_rss_kb(root_pid):
         pid = pending.pop()
         pending.extend(children.get(pid, []))
         try:
-            with open(f"/proc/{pid}/status", "rb") as handle:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
                 for line in handle:
-                    if line.startswith(b"VmRSS:"):
+                    if line.startswith(b"Pss:"):
                         total += int(line.split()[1])
                         break
         except OSError:
@@ -83,7 +85,7 @@ def timed(command, env=None, sample_memory=False):
         peak = 0
         while process.poll() is None:
             if sample_memory:
-                peak = max(peak, tree_rss_kb(process.pid))
+                peak = max(peak, tree_pss_kb(process.pid))
             time.sleep(0.01)
         elapsed = time.monotonic() - started
         stderr = process.stderr.read().decode(errors="replace")

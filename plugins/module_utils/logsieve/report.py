@@ -15,7 +15,7 @@ import subprocess
 
 from .engine import TRAILING_WHITESPACE
 
-SORT_BUFFER = "32M"
+SORT_BUFFER = "16M"  # sort(1) spills to temporary files beyond this
 BLOCK_SIZE = 1 << 20
 _TRAILING_PAIRS = [space + b"\n" for space in (b" ", b"\t", b"\v", b"\f", b"\r")]
 
