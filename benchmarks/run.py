@@ -135,7 +135,7 @@ def main(argv=None):
                          if line.strip() and not line.startswith(b"#"))
         conf = os.path.join(work, "logcheck.conf")
         with open(conf, "w") as handle:
-            handle.write('REPORTLEVEL="server"\n')
+            handle.write(f'REPORTLEVEL="server"\nLOCKDIR="{work}/lock"\n')
         os.chmod(conf, 0o644)
         statedir = os.path.join(work, "state")
         os.mkdir(statedir)

@@ -82,12 +82,6 @@ class SortedLines:
             self._process = None
 
 
-def sorted_lines(lines, unique=False, tmpdir=None):
-    ordered = SortedLines(unique, tmpdir)
-    ordered.extend(list(lines))
-    return ordered
-
-
 def stripped_blocks(blocks):
     """Blocks with trailing white space removed from every line."""
     for block in blocks:
