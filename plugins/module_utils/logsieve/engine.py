@@ -15,8 +15,6 @@ from .rules import Rule, RuleError, share_prefixes, translate
 
 # Trailing white space logcheck strips (sed 's/[[:space:]]\+$//' in the C locale).
 TRAILING_WHITESPACE = b" \t\n\v\f\r"
-_TRAILING_BYTES = frozenset(bytes([byte]) for byte in TRAILING_WHITESPACE)
-_TRAILING_PAIRS = [space + b"\n" for space in (b" ", b"\t", b"\v", b"\f", b"\r")]
 
 # Per-line time limit for the `regex` package (rules RE2 cannot run exactly).
 FALLBACK_TIMEOUT = 0.5
@@ -61,21 +59,27 @@ class CompiledRules:
         if self.rules and not self._set.Compile():
             raise RuleError(self.rules[0].path, 0, b"",
                             "the rule set is too large for RE2's memory budget")
-        self._confirm_ids = frozenset(self._confirm)
-        # The hot path: RE2's own Match when no hit ever needs confirming.
-        self.match = self._set.Match if not self._confirm else self._match_confirmed
-        if not self.rules:
-            self.match = _no_match
+        # Rule indices whose RE2 hit is only a candidate, to confirm().
+        self.unconfirmed = frozenset(self._confirm)
+        # RE2's own matcher: hits that may include unconfirmed ones.  Callers
+        # on the hot path use it directly and confirm() only the rare lines
+        # whose hits meet `unconfirmed`.
+        self.match_candidates = self._set.Match if self.rules else _no_match
+        self.match = self._match_confirmed if self._confirm else self.match_candidates
 
     def __len__(self):
         return len(self.rules)
 
     def _match_confirmed(self, line):
         hits = self._set.Match(line)
-        if hits and not self._confirm_ids.isdisjoint(hits):
-            hits = [index for index in hits
-                    if index not in self._confirm or self._confirmed(index, line)]
+        if hits and not self.unconfirmed.isdisjoint(hits):
+            hits = self.confirm(hits, line)
         return hits
+
+    def confirm(self, hits, line):
+        """`hits` without the approximate ones the `regex` package rejects."""
+        return [index for index in hits
+                if index not in self._confirm or self._confirmed(index, line)]
 
     def matches(self, line):
         return bool(self.match(line))
@@ -227,6 +231,9 @@ class Classifier:
             [("cracking-ignore", self.cracking_ignore),
              ("violations-ignore", self.violations_ignore)])
         self.side = CompiledRules(side_rules)
+        self._placements = {}  # place()'s cache
+        # Hits that need a closer look: raise rules, and approximate ones.
+        self._attention = frozenset(range(self._raise_count)) | self.quiet.unconfirmed
 
     def classify_text(self, text):
         """Classify the lines of `text` (bytes of whole lines joined by
@@ -234,22 +241,24 @@ class Classifier:
         matches, and place() for each line some raise rule matches.  Lines are
         returned as read; they are stripped when written."""
         lines = text.split(b"\n")
-        if any(pair in text for pair in _TRAILING_PAIRS) or text[-1:] in _TRAILING_BYTES:
-            stripped = [line.rstrip(TRAILING_WHITESPACE) for line in lines]
-        else:
-            stripped = lines  # the common case: nothing to strip
+        # rstrip() returns the line itself when there is nothing to strip.
+        stripped = [line.rstrip(TRAILING_WHITESPACE) for line in lines]
         return len(lines), *self._classify(lines, stripped)
 
     def _classify(self, lines, stripped):
-        # The hot path: the per-line loop runs in C (map, compress).
-        hits = list(map(self.quiet.match, stripped))
-        events = list(compress(lines, map(not_, hits)))
+        # The hot path: every per-line step runs in C (map, compress); Python
+        # code runs only for the rare lines a raise rule or an approximate
+        # (back-reference) rule matched.
+        hits = list(map(self.quiet.match_candidates, stripped))
+        attention = self._attention
         placed = []
-        raise_count = self._raise_count
-        if raise_count:
-            for index in compress(range(len(lines)), hits):
-                if min(hits[index]) < raise_count:
-                    placed.append(self.place(lines[index], stripped[index], hits[index]))
+        for index in compress(range(len(lines)), map(not_, map(attention.isdisjoint, hits))):
+            line_hits = hits[index]
+            if not self.quiet.unconfirmed.isdisjoint(line_hits):
+                line_hits = hits[index] = self.quiet.confirm(line_hits, stripped[index])
+            if line_hits and min(line_hits) < self._raise_count:
+                placed.append(self.place(lines[index], stripped[index], line_hits))
+        events = list(compress(lines, map(not_, hits)))
         return events, placed
 
     def classify(self, lines, result=None):
@@ -270,12 +279,22 @@ class Classifier:
         Whether violations lines that also match a cracking rule are dropped
         depends on whether any attack alert was found at all: the
         Classification decides that at the end."""
+        key = (frozenset(hits), frozenset(self.side.match(stripped)))
+        sections = self._placements.get(key)
+        if sections is None:
+            sections = self._placements[key] = self._sections(*key)
+        return (line, *sections)
+
+    def _sections(self, hits, side_hits):
+        """(attack names, violations names, cracking rule matched) for a line
+        matched by the rules `hits` of the quiet set and `side_hits` of the
+        side set.  Depends on nothing else, so place() caches it."""
         matched = {}
         for index in hits:
             kind, name = self._tags[index]
             matched.setdefault(kind, set()).add(name)
         side = {}
-        for index in self.side.match(stripped):
+        for index in side_hits:
             kind, name = self._side_tags[index]
             side.setdefault(kind, set()).add(name)
         cracking = matched.get("cracking", set())
@@ -293,7 +312,7 @@ class Classifier:
                 name for name in sorted(violations)
                 if not self._filtered(name, violations, self.tree.violations,
                                       side.get("violations-ignore", set())))
-        return line, attack_names, violation_names, bool(cracking)
+        return attack_names, violation_names, bool(cracking)
 
     @staticmethod
     def _filtered(name, raised_by, raise_files, ignored_by):

@@ -31,6 +31,10 @@ def _classify_in_worker(text):
 
 
 def default_workers():
+    """One worker per usable CPU (at most MAX_WORKERS); LOGSIEVE_WORKERS overrides."""
+    configured = os.environ.get("LOGSIEVE_WORKERS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
 
 
