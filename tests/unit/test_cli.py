@@ -93,13 +93,14 @@ def test_rotation_reads_the_rest_of_the_rotated_file_first(setup):
                                               b"Nov 21 07:00:06 web1 app[1]: after rotation"]
 
 
-def test_truncation_is_reported_as_logtail2_does(setup):
+def test_truncation_is_reported_with_a_warning(setup):
     log = str(setup["log"])
     assert logsieve(*setup["base"], "-l", log).returncode == 0
     setup["log"].write_bytes(b"Nov 21 07:00:07 web1 app[1]: x\n")
     result = logsieve(*setup["base"], "-l", log)
-    assert f"*** WARNING ***: Log file {log} is smaller than last time checked!".encode() \
-        in result.stdout
+    # logtail2-style warning lines (their wording says whether the file shrank
+    # in place or its start changed: see tests/reliability/test_cursor.py)
+    assert f"*** WARNING ***: Log file {log} ".encode() in result.stdout
     assert b"Nov 21 07:00:07 web1 app[1]: x" in result.stdout
 
 
