@@ -96,3 +96,15 @@ def test_debian_rules_real_daemon_log(corpus, scratch, name, level):
     reference, candidate = compare(["-c", conf, "-r", rules, "-S", scratch.statedir,
                                     "-o", "-t", "-l", log])
     assert_same_report(reference, candidate)
+
+
+@pytest.mark.differential
+@pytest.mark.parametrize("name", ["syslog", "classic.log"])
+def test_real_daemon_log_as_cron_runs_it(corpus, scratch, name):
+    """C.UTF-8 (cron's locale for logcheck) and SORTUNIQ on the same real lines."""
+    rules = scratch.copy_rules()
+    log = scratch.write(name, read(corpus[name]))
+    conf = scratch.conf(REPORTLEVEL="server", SORTUNIQ="1")
+    reference, candidate = compare(["-c", conf, "-r", rules, "-S", scratch.statedir,
+                                    "-o", "-t", "-l", log], locale="C.UTF-8")
+    assert_same_report(reference, candidate)
