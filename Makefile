@@ -1,6 +1,7 @@
 # logsieve: tests, lint and a local demo fleet.
 #   make test    unit and differential tests (pytest), then every molecule scenario
 #   make lint    ansible-lint (production profile) and ansible-galaxy collection build
+#   make bench   logsieve against Debian's logcheck on 1,000,000 lines: times, ratios, memory
 #   make demo    a small fleet of Debian containers, the site playbook, a real report
 #   make clean   remove the demo fleet, molecule instances and build droppings
 # Podman and the images need root (scripts/setup-podman.sh installs podman).
@@ -29,7 +30,7 @@ export ANSIBLE_NOCOLOR ?= 1
 VENV_STAMP := $(VENV)/.installed
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/logsieve/logcheck
 
-.PHONY: help venv images collection test unit molecule lint demo demo-clean clean
+.PHONY: help venv images collection test unit molecule lint bench demo demo-clean clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -79,6 +80,12 @@ lint: venv collection
 	  | grep -E '(^|/)(\.cache|\.venv|__pycache__|\.pytest_cache|build|dist)(/|$$)|\.egg-info|\.pyc$$'; then \
 	  echo "*** build droppings in the collection tarball (see above)" >&2; exit 1; fi
 	@echo "collection tarball: $$(ls $(REPO)/.cache/dist/*.tar.gz)"
+
+# Needs Debian's logcheck (apt-get install logcheck logcheck-database).
+# BENCH_ARGS='--check' fails below the required ratios.
+BENCH_ARGS ?=
+bench: venv
+	cd $(REPO) && $(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
 
 # --- demo -------------------------------------------------------------------
 
