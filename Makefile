@@ -38,7 +38,9 @@ help:
 # --- set-up -----------------------------------------------------------------
 
 venv: $(VENV_STAMP)
-$(VENV_STAMP): requirements-test.txt pyproject.toml
+# Reinstalled when the requirements or the checker's source change (the tests
+# and the demo's controller run the installed copy).
+$(VENV_STAMP): requirements-test.txt pyproject.toml $(wildcard $(REPO)/plugins/module_utils/logsieve/*.py)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -r requirements-test.txt
