@@ -41,6 +41,8 @@ venv: $(VENV_STAMP)
 # Reinstalled when the requirements or the checker's source change (the tests
 # and the demo's controller run the installed copy).
 $(VENV_STAMP): requirements-test.txt pyproject.toml $(wildcard $(REPO)/plugins/module_utils/logsieve/*.py)
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -r requirements-test.txt
