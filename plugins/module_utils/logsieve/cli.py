@@ -141,7 +141,7 @@ def collect_sources(settings, options, debug=lambda message: None):
         if JOURNAL in entries else None
     for entry in entries:
         if os.path.isfile(entry):
-            sources.append(FileSource(entry, settings["STATEDIR"]))
+            sources.append(FileSource(entry, settings["STATEDIR"], pin_new=not options.test))
         elif entry == JOURNAL and duplicate:
             debug(f"journal not read: its messages are in {duplicate} (see READ_JOURNAL)")
         elif entry == JOURNAL:

@@ -18,6 +18,7 @@ O_EXCL, owner-only), fsync, rename, fsync of the directory.  A crash at any
 instant leaves either the old cursor or the new one.
 """
 
+import errno
 import gzip
 import hashlib
 import os
@@ -108,11 +109,15 @@ class Cursor:
     def load(cls, path):
         """Read an offset file; a missing one is the cursor of a file never read."""
         try:
-            with open(path, "rb") as handle:
+            # O_NOFOLLOW: a link planted in the state directory is refused.
+            with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
                 lines = handle.read().split(b"\n")
         except FileNotFoundError:
             return cls()
         except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise CursorError(f"{path} is a symbolic link; refusing to use it as a "
+                                  f"cursor") from None
             raise CursorError(f"{path}: cannot read the offset file: {error.strerror}") from None
         try:
             inode = int(lines[0]) if lines[0].strip() else 0
@@ -125,10 +130,13 @@ class Cursor:
         return cls(inode, offset, fingerprint)
 
     @classmethod
-    def for_file(cls, handle, offset):
-        """The cursor at `offset` of the open file `handle` (its inode and beginning)."""
+    def for_file(cls, handle, offset, known_size=None):
+        """The cursor at `offset` of the open file `handle`: its inode and a
+        fingerprint of its beginning, as far as it is known to exist (up to
+        `offset`, or `known_size`)."""
         status = os.fstat(handle.fileno())
-        head = os.pread(handle.fileno(), min(FINGERPRINT_BYTES, offset), 0) if offset else b""
+        length = min(FINGERPRINT_BYTES, max(offset, known_size or 0))
+        head = os.pread(handle.fileno(), length, 0) if length else b""
         return cls(status.st_ino, offset, fingerprint_of(head) if head else "")
 
     def save(self, path):

@@ -127,8 +127,7 @@ def unread_rotated(logfile, cursor):
 
 def _read_from(handle, offset):
     """Yield the bytes of an open file from `offset` on, in chunks."""
-    if offset:
-        handle.seek(offset)
+    handle.seek(offset)
     while True:
         chunk = handle.read(CHUNK_SIZE)
         if not chunk:
@@ -155,10 +154,11 @@ def _read_rotated(parts):
 class FileSource:
     """New lines of one log file since its cursor, rotation aware."""
 
-    def __init__(self, logfile, statedir):
+    def __init__(self, logfile, statedir, pin_new=False):
         self.logfile = logfile
         self.name = os.path.basename(logfile)
         self.offset_file = offset_path(statedir, logfile)
+        self.pin_new = pin_new
         self._next_cursor = None
 
     def chunks(self):
@@ -173,6 +173,11 @@ class FileSource:
         with handle:
             # inode and size of the file opened, not of whatever the name points to later
             status = os.fstat(handle.fileno())
+            if not cursor.inode and self.pin_new:
+                # First sight of this file: record which file it is, at offset 0
+                # (nothing is skipped by that), so that if this delivery fails
+                # and the file is rotated, the next run finds it.
+                Cursor.for_file(handle, 0, status.st_size).save(self.offset_file)
             offset = cursor.offset
             same_file = (cursor.inode == status.st_ino
                          and cursor.content_matches(handle) is not False)
