@@ -40,14 +40,25 @@ def _header_value(text):
 
 
 def recipients(value):
-    """SENDMAILTO: one or more addresses separated by commas or spaces."""
-    addresses = [address for _, address in email.utils.getaddresses([_header_value(value)])
-                 if address]
-    if not addresses:
+    """SENDMAILTO: one or more addresses separated by commas or spaces
+    ("root", "a@example.org, b@example.org", "Admin <a@example.org>").
+
+    Each address is a single token without white space, quotes, brackets or
+    a leading '-' (it must not be read as an option or a second header).
+    """
+    value = str(value)
+    if any(char in value for char in "\r\n\0"):
+        raise DeliveryError(f"refusing recipient list with a line break: {value!r}")
+    if "<" in value or "," in value:
+        addresses = [address for _, address in email.utils.getaddresses([value])]
+    else:
+        addresses = value.split()
+    if not addresses or not all(addresses):
         raise DeliveryError(f"no valid recipient in {value!r}")
     for address in addresses:
-        if any(char in address for char in "\r\n\0") or address.startswith("-"):
-            raise DeliveryError(f"refusing recipient {address!r}")
+        if address.startswith("-") or any(char.isspace() or char in '<>,;:"()[]\\'
+                                          for char in address):
+            raise DeliveryError(f"refusing recipient {address!r} in {value!r}")
     return addresses
 
 
@@ -100,7 +111,8 @@ def send_with_command(message, command, tmpdir=None):
     try:
         with tempfile.TemporaryFile(dir=tmpdir if tmpdir and os.path.isdir(tmpdir) else None) \
                 as spool:
-            spool.write(message.as_bytes())
+            # sendmail reads a local message: Unix line ends, as a mail file has
+            spool.write(message.as_bytes(policy=message.policy.clone(linesep="\n")))
             spool.flush()
             spool.seek(0)
             completed = subprocess.run(argv, stdin=spool, stdout=subprocess.PIPE,
