@@ -18,12 +18,14 @@ PACKAGE_PARENT = os.path.join(ROOT, "plugins", "module_utils")
 # into $MAILDIR (write, fsync, rename: a recorded message is a whole one) and
 # exits 0; with probability $FAKE_SENDMAIL_FAIL (or when $MAILDIR/../fail
 # exists) it refuses the message and exits 75 (EX_TEMPFAIL) without
-# recording.
+# recording.  While $MAILDIR/../hold exists it waits before deciding.
 SENDMAIL_STAND_IN = r'''#!{python}
 import os, random, sys, time
 maildir = {maildir!r}
 if True:
     data = sys.stdin.buffer.read()
+    while os.path.exists(os.path.join(os.path.dirname(maildir), "hold")):
+        time.sleep(0.01)
     delay = float(os.environ.get("FAKE_SENDMAIL_DELAY", "0"))
     if delay:
         time.sleep(random.uniform(0, delay))

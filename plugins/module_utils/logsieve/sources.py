@@ -286,7 +286,7 @@ SYSLOG_CATCH_ALL = ("/var/log/syslog", "/var/log/messages")
 FRESH_SECONDS = 24 * 3600
 
 
-def journal_duplicated_by(entries, read_journal="auto", now=None):
+def journal_duplicated_by(entries, read_journal="auto", now=None, catch_all=SYSLOG_CATCH_ALL):
     """The listed file that makes the `journal` entry a duplicate, or None.
 
     logcheck's default list names both `journal` and /var/log/syslog: on a
@@ -308,7 +308,7 @@ def journal_duplicated_by(entries, read_journal="auto", now=None):
         raise SourceError(f"READ_JOURNAL must be auto, yes or no, not {read_journal!r}")
     now = time.time() if now is None else now
     for entry in entries:
-        if entry in SYSLOG_CATCH_ALL:
+        if entry in catch_all:
             try:
                 if now - os.stat(entry).st_mtime < FRESH_SECONDS:
                     return entry
