@@ -158,7 +158,11 @@ def test_sigkill_during_cursor_writes_leaves_a_whole_cursor(tmp_path):
     seen = set()
     for _ in range(25):
         writer = subprocess.Popen([sys.executable, "-c", WRITER, path], env=environment)
-        time.sleep(random.uniform(0.15, 0.3))
+        before = Cursor.load(path).inode
+        deadline = time.monotonic() + 30
+        while Cursor.load(path).inode == before and time.monotonic() < deadline:
+            time.sleep(0.001)                 # the writer is writing
+        time.sleep(random.uniform(0, 0.05))
         writer.send_signal(signal.SIGKILL)
         writer.wait()
         cursor = Cursor.load(path)

@@ -5,13 +5,16 @@ A cursor is logtail2's offset file (`$STATEDIR/offset.var.log.syslog`):
     inode\\n
     offset\\n
     sha256:LENGTH:HEX\\n      (logsieve's optional third line)
+ or empty:MTIME_NS\\n         (the same, for a file that was empty)
 
 logtail2 reads only the first two lines, so logcheck and logsieve can take
 turns on the same files.  The third line is a fingerprint of the file's first
 LENGTH bytes: with it a rotated file is recognised by inode *and* content,
-so a reused inode or a copy (copytruncate, gzip) cannot fool the cursor.  A
-cursor written by logtail2 has no fingerprint; logsieve then trusts the inode
-alone, as logtail2 does.
+so a reused inode or a copy (copytruncate, gzip) cannot fool the cursor.  An
+empty file has no content to recognise; its cursor records the file's
+modification time instead, and any rotated copy modified later holds lines
+written since.  A cursor written by logtail2 has no third line; logsieve
+then trusts the inode alone, as logtail2 does.
 
 Writes are atomic: a temporary file in the same directory (created with
 O_EXCL, owner-only), fsync, rename, fsync of the directory.  A crash at any
@@ -103,7 +106,8 @@ def read_head(handle, length):
 class Cursor:
     inode: int = 0
     offset: int = 0
-    fingerprint: str = ""   # "" when written by logtail2 or when the file was empty
+    fingerprint: str = ""      # "" when written by logtail2 or when the file was empty
+    empty_since: int = None    # the file's mtime (ns) when it was read empty
 
     @classmethod
     def load(cls, path):
@@ -124,10 +128,12 @@ class Cursor:
             offset = int(lines[1]) if len(lines) > 1 and lines[1].strip() else 0
         except ValueError:
             raise CursorError(f"{path}: not an offset file (expected inode and offset)") from None
-        fingerprint = ""
+        fingerprint, empty_since = "", None
         if len(lines) > 2 and lines[2].startswith(b"sha256:"):
             fingerprint = lines[2].strip().decode("ascii", "replace")
-        return cls(inode, offset, fingerprint)
+        elif len(lines) > 2 and lines[2].startswith(b"empty:") and lines[2][6:].strip().isdigit():
+            empty_since = int(lines[2][6:])
+        return cls(inode, offset, fingerprint, empty_since)
 
     @classmethod
     def for_file(cls, handle, offset, known_size=None):
@@ -137,12 +143,16 @@ class Cursor:
         status = os.fstat(handle.fileno())
         length = min(FINGERPRINT_BYTES, max(offset, known_size or 0))
         head = os.pread(handle.fileno(), length, 0) if length else b""
-        return cls(status.st_ino, offset, fingerprint_of(head) if head else "")
+        if head:
+            return cls(status.st_ino, offset, fingerprint_of(head))
+        return cls(status.st_ino, 0, "", status.st_mtime_ns)
 
     def save(self, path):
         text = b"%d\n%d\n" % (self.inode, self.offset)
         if self.fingerprint:
             text += self.fingerprint.encode("ascii") + b"\n"
+        elif self.empty_since is not None:
+            text += b"empty:%d\n" % self.empty_since
         write_atomically(path, text)
 
     @property

@@ -125,6 +125,20 @@ def unread_rotated(logfile, cursor):
     return []
 
 
+def rotated_since(logfile, mtime_ns):
+    """(path, 0) pairs, oldest first, of the rotated copies modified after
+    `mtime_ns`: what was written to a file that was empty at that time."""
+    parts = []
+    for scheme in rotated_generations(logfile):
+        for generation in reversed(scheme):
+            try:
+                if os.stat(generation[0]).st_mtime_ns > mtime_ns:
+                    parts.append((generation[0], 0))
+            except OSError:
+                pass
+    return parts
+
+
 def _read_from(handle, offset):
     """Yield the bytes of an open file from `offset` on, in chunks."""
     handle.seek(offset)
@@ -181,7 +195,11 @@ class FileSource:
             offset = cursor.offset
             same_file = (cursor.inode == status.st_ino
                          and cursor.content_matches(handle) is not False)
-            if same_file and offset > status.st_size:
+            if cursor.inode and cursor.empty_since is not None:
+                # Empty when last read: whatever was rotated since, then the file.
+                yield from _read_rotated(rotated_since(self.logfile, cursor.empty_since))
+                offset = 0
+            elif same_file and offset > status.st_size:
                 yield TRUNCATION_WARNING % os.fsencode(self.logfile)
                 offset = 0
             elif not same_file:
