@@ -114,6 +114,7 @@ class Ledger:
         self.committed.update(number for number, count in self.deliveries.items() if count)
 
 
+@pytest.mark.fault
 def test_fault_injection(capsys):
     rng = random.Random(SEED)
     bed = Bed(logs=("syslog", "auth.log"))

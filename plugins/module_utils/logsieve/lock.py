@@ -32,6 +32,11 @@ class RunLock:
         directory = os.path.dirname(self.path)
         try:
             os.makedirs(directory, mode=0o755, exist_ok=True)
+        except OSError as error:
+            raise LockError(f"cannot create the lock directory {directory}: {error.strerror} "
+                            f"(create it for the logcheck user, e.g. with tmpfiles.d: "
+                            f"'d {directory} 0755 logcheck logcheck')") from None
+        try:
             # O_NOFOLLOW: a link planted in a shared directory cannot redirect us.
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         except OSError as error:
