@@ -48,10 +48,18 @@ def wheels():
     """The checker and its dependencies as wheels, built on Debian's python3
     (the container's Python is the same Debian 12 python3)."""
     directory = tempfile.mkdtemp(prefix="logsieve-wheels-")
+    # Build from a copy: setuptools leaves build/ behind in the tree it builds.
+    source = os.path.join(directory, "source")
+    os.makedirs(os.path.join(source, "plugins", "module_utils"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(os.path.join(ROOT, name), source)
+    shutil.copytree(os.path.join(ROOT, "plugins", "module_utils", "logsieve"),
+                    os.path.join(source, "plugins", "module_utils", "logsieve"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
     venv = os.path.join(directory, "venv")
     sh("/usr/bin/python3", "-m", "venv", venv)
     sh(os.path.join(venv, "bin", "pip"), "wheel", "--quiet", "--wheel-dir",
-       os.path.join(directory, "wheels"), ROOT, timeout=900)
+       os.path.join(directory, "wheels"), source, timeout=900)
     yield os.path.join(directory, "wheels")
     shutil.rmtree(directory, ignore_errors=True)
 

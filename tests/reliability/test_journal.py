@@ -4,6 +4,7 @@ on PATH plays the journal (entries in a file, cursor = entry number) and
 records how it was called."""
 
 import os
+import shutil
 import sys
 import time
 
@@ -136,3 +137,19 @@ def test_duplicate_rule(tmp_path):
     assert journal_duplicated_by(entries, "no", catch_all=catch_all) == "READ_JOURNAL=no"
     # Debian's default lists (syslog.logfiles) name this file
     assert "/var/log/syslog" in SYSLOG_CATCH_ALL
+
+
+def test_no_journalctl_is_reported_like_logcheck(bed):
+    """A host without systemd: logcheck reports `E: File could not be read:
+    journal` and goes on with the other logs; so does logsieve."""
+    log = os.path.join(bed.path, "log", "syslog")
+    bed.append(log, ["line 1"])
+    bed.write("logfiles", f"journal\n{log}\n")
+    bare = os.path.join(bed.path, "bare-bin")
+    os.makedirs(bare)
+    os.symlink(shutil.which("sort"), os.path.join(bare, "sort"))
+    completed = bed.run("-o", PATH=bare)
+    assert completed.returncode == 0, completed.stderr.decode()
+    text = completed.stdout.decode()
+    assert "E: File could not be read: journal" in text
+    assert reported_numbers(text) == [1]

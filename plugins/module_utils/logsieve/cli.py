@@ -8,6 +8,7 @@
 import argparse
 import io
 import os
+import shutil
 import socket
 import sys
 import time
@@ -144,7 +145,7 @@ def collect_sources(settings, options, debug=lambda message: None):
             sources.append(FileSource(entry, settings["STATEDIR"], pin_new=not options.test))
         elif entry == JOURNAL and duplicate:
             debug(f"journal not read: its messages are in {duplicate} (see READ_JOURNAL)")
-        elif entry == JOURNAL:
+        elif entry == JOURNAL and shutil.which("journalctl"):
             sources.append(JournalSource(settings["STATEDIR"]))
         else:
             errors.append(f"E: File could not be read: {entry}")
