@@ -171,3 +171,13 @@ def test_sigkill_during_cursor_writes_leaves_a_whole_cursor(tmp_path):
         assert cursor.fingerprint == "sha256:3:" + "%064x" % cursor.inode
         seen.add(cursor.inode)
     assert len(seen) > 1
+
+
+def test_missing_state_directory_is_a_clear_error(bed):
+    os.rmdir(bed.statedir)
+    numbered(bed, 1, 1)
+    completed = bed.run()
+    assert completed.returncode == 1
+    assert completed.stderr.startswith(b"Error: cannot write the cursor ")
+    assert b"Traceback" not in completed.stderr
+    assert bed.messages() == []

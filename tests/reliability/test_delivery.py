@@ -3,6 +3,7 @@ real checker: subjects, encodings, no header injection, failures."""
 
 import email
 import email.policy
+import gzip
 import os
 import re
 import time
@@ -220,3 +221,23 @@ def test_smtp_password_file_must_not_be_world_readable(bed):
     completed = bed.run()
     assert completed.returncode == 1
     assert b"is readable by everyone" in completed.stderr
+
+
+@pytest.mark.parametrize("attach", ["1", "2"])
+def test_report_as_attachment(bed, attach):
+    """logcheck's MAILASATTACH: 1 attaches the report, 2 attaches it gzipped."""
+    with open(bed.conf, "a") as conf:
+        conf.write(f"MAILASATTACH={attach}\n")
+    numbered(bed, 1, 2)
+    message = deliver(bed)
+    parts = list(message.iter_parts())
+    assert parts[0].get_content() == "Report attached\n"
+    (attachment,) = list(message.iter_attachments())
+    data = attachment.get_content()
+    if attach == "2":
+        assert attachment.get_filename() == "logcheck_report.gz"
+        data = gzip.decompress(data)
+    else:
+        assert attachment.get_filename() == "logcheck_report"
+    text = data.decode() if isinstance(data, bytes) else data
+    assert reported_numbers(text) == [1, 2]

@@ -290,6 +290,11 @@ def main(argv=None):
             ReportError, CursorError) as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
+    except OSError as error:
+        # Anything else the system refused: say what, never a traceback; no
+        # cursor has moved unless the message says the report was delivered.
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

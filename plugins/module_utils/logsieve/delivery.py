@@ -15,12 +15,13 @@ Settings (logcheck.conf variables; logcheck itself ignores them):
 
 import email.policy
 import email.utils
+import gzip
 import os
 import shlex
 import smtplib
 import ssl
-import subprocess
 import socket
+import subprocess
 import sys
 import tempfile
 from email.message import EmailMessage
@@ -68,7 +69,7 @@ def _plain(report):
         all(len(line) <= LONGEST_PLAIN_LINE for line in report.split(b"\n"))
 
 
-def build_message(report, subject, to, sender=""):
+def build_message(report, subject, to, sender="", attach="0"):
     """The report as a MIME message that any MTA accepts.
 
     Headers: the subject and addresses are folded onto one line (no header or
@@ -77,6 +78,10 @@ def build_message(report, subject, to, sender=""):
     ASCII (readable as is), otherwise UTF-8 in quoted-printable, so that
     long lines and any byte survive 7-bit transports (logcheck needed its
     MIMEENCODING switch after exim rejected such mails).
+
+    attach: logcheck's MAILASATTACH: "1" sends the report as the attachment
+    logcheck_report, "2" gzip-compressed as logcheck_report.gz, with the
+    text "Report attached".
     """
     message = EmailMessage(policy=email.policy.SMTP)
     message["Subject"] = _header_value(subject)
@@ -86,7 +91,15 @@ def build_message(report, subject, to, sender=""):
     message["Date"] = email.utils.formatdate(localtime=True)
     message["Message-ID"] = email.utils.make_msgid("logsieve")
     message["Auto-Submitted"] = "auto-generated"
-    if _plain(report):
+    if attach in ("1", "2"):
+        message.set_content("Report attached\n", subtype="plain", charset="us-ascii", cte="7bit")
+        if attach == "1":
+            message.add_attachment(report, maintype="text", subtype="plain",
+                                   filename="logcheck_report", cte="base64")
+        else:
+            message.add_attachment(gzip.compress(report), maintype="application",
+                                   subtype="x-gzip", filename="logcheck_report.gz")
+    elif _plain(report):
         message.set_content(report.decode("ascii"), subtype="plain", charset="us-ascii",
                             cte="7bit")
     else:
@@ -184,7 +197,10 @@ def deliver(report, subject, settings, to_stdout=False):
     if method == "smtp" and not sender:
         # sendmail adds a From of its own; an SMTP server needs one.
         sender = f"logcheck@{socket.getfqdn()}"
-    message = build_message(report, subject, settings["SENDMAILTO"], sender)
+    attach = settings.get("MAILASATTACH", "0").strip() or "0"
+    if attach not in ("0", "1", "2"):
+        raise DeliveryError(f"MAILASATTACH must be 0, 1 or 2, not {attach!r}")
+    message = build_message(report, subject, settings["SENDMAILTO"], sender, attach)
     if method == "sendmail":
         send_with_command(message, settings["SENDMAIL"], settings.get("TMP"))
     elif method == "smtp":

@@ -191,7 +191,11 @@ class FileSource:
                 # First sight of this file: record which file it is, at offset 0
                 # (nothing is skipped by that), so that if this delivery fails
                 # and the file is rotated, the next run finds it.
-                Cursor.for_file(handle, 0, status.st_size).save(self.offset_file)
+                try:
+                    Cursor.for_file(handle, 0, status.st_size).save(self.offset_file)
+                except OSError as error:
+                    raise SourceError(f"cannot write the cursor {self.offset_file}: "
+                                      f"{error.strerror}") from None
             offset = cursor.offset
             same_file = (cursor.inode == status.st_ino
                          and cursor.content_matches(handle) is not False)
