@@ -170,6 +170,7 @@ def test_reused_inode_is_not_trusted(bed):
 
 
 def test_truncation_without_rotated_copy_warns(bed):
+    """Shrunk in place with no copy anywhere: logtail2's tampering warning."""
     log = bed.logs[0]
     numbered(bed, 1, 5)
     assert report(bed) == [1, 2, 3, 4, 5]
@@ -178,7 +179,22 @@ def test_truncation_without_rotated_copy_warns(bed):
     numbered(bed, 6, 6)
     completed = bed.run("-o")
     assert reported_numbers(completed.stdout.decode()) == [6]
-    assert b"rotated file was not found" in completed.stdout
+    assert b"is smaller than last time checked!" in completed.stdout
+
+
+def test_rotated_copy_deleted_warns(bed):
+    """Rotated, and the rotated file removed before the next run: the lines
+    in it are gone, and the report says so."""
+    log = bed.logs[0]
+    numbered(bed, 1, 5)
+    assert report(bed) == [1, 2, 3, 4, 5]
+    numbered(bed, 6, 7)
+    rotate_create(log, log + ".1")
+    os.unlink(log + ".1")
+    numbered(bed, 8, 8)
+    completed = bed.run("-o")
+    assert reported_numbers(completed.stdout.decode()) == [8]
+    assert b"was rotated and the rotated file was not found!" in completed.stdout
 
 
 def test_cursor_not_moved_by_failed_delivery(bed):

@@ -212,6 +212,9 @@ class FileSource:
                     parts = unread_rotated(self.logfile, cursor)
                     if parts:
                         yield from _read_rotated(parts)
+                    elif cursor.inode == status.st_ino and cursor.offset > status.st_size:
+                        # shrunk in place, and no copy of it anywhere: logtail2's case
+                        yield TRUNCATION_WARNING % os.fsencode(self.logfile)
                     elif cursor.offset:
                         yield ROTATED_MISSING_WARNING % os.fsencode(self.logfile)
             end = offset
