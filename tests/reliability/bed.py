@@ -18,7 +18,8 @@ PACKAGE_PARENT = os.path.join(ROOT, "plugins", "module_utils")
 # into $MAILDIR (write, fsync, rename: a recorded message is a whole one) and
 # exits 0; with probability $FAKE_SENDMAIL_FAIL (or when $MAILDIR/../fail
 # exists) it refuses the message and exits 75 (EX_TEMPFAIL) without
-# recording.  While $MAILDIR/../hold exists it waits before deciding.
+# recording.  While $MAILDIR/../hold exists it waits before deciding.  With
+# $FAKE_SENDMAIL_KILL_CALLER it SIGKILLs the checker once the message is recorded.
 SENDMAIL_STAND_IN = r'''#!{python}
 import os, random, sys, time
 maildir = {maildir!r}
@@ -40,6 +41,8 @@ if True:
         handle.flush()
         os.fsync(handle.fileno())
     os.rename(temporary, os.path.join(maildir, name))
+    if os.environ.get("FAKE_SENDMAIL_KILL_CALLER"):
+        os.kill(os.getppid(), 9)     # the checker dies after delivery, before its cursors move
 '''
 
 # One ignore rule: lines saying "ignoreme" are never reported.

@@ -241,3 +241,20 @@ def test_report_as_attachment(bed, attach):
         assert attachment.get_filename() == "logcheck_report"
     text = data.decode() if isinstance(data, bytes) else data
     assert reported_numbers(text) == [1, 2]
+
+
+def test_killed_after_delivery_before_cursors_means_at_least_once(bed):
+    """The one way to get a report twice: the checker dies after sendmail
+    accepted the report and before the cursors were saved.  The next run
+    sends the same lines again (at least once); once a run has exited 0,
+    its lines never come again."""
+    numbered(bed, 1, 2)
+    killed = bed.run(FAKE_SENDMAIL_KILL_CALLER=1)
+    assert killed.returncode == -9
+    numbered(bed, 3, 3)
+    completed = bed.run()
+    assert completed.returncode == 0, completed.stderr.decode()
+    numbered(bed, 4, 4)
+    completed = bed.run()
+    assert completed.returncode == 0, completed.stderr.decode()
+    assert [reported_numbers(body) for body in bed.bodies()] == [[1, 2], [1, 2, 3], [4]]
