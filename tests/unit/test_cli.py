@@ -48,10 +48,9 @@ def test_report_and_cursor(setup):
     assert first.returncode == 0, first.stderr
     assert first.stdout == b"System Events\n=-=-=-=-=-=-=\nNov 21 07:00:01 web1 app[1]: boom 1\n\n"
     inode = os.stat(setup["log"]).st_ino
-    # logtail2's two lines, then logsieve's fingerprint line (logtail2 reads two)
-    lines = offset_file(setup).read_text().split("\n")
-    assert lines[:2] == [str(inode), str(os.path.getsize(setup["log"]))]
-    assert lines[2].startswith("sha256:") and lines[3:] == [""]
+    # logtail2's two lines first (anything after them logtail2 ignores)
+    assert offset_file(setup).read_text().splitlines()[:2] == [
+        str(inode), str(os.path.getsize(setup["log"]))]
     assert oct(os.stat(offset_file(setup)).st_mode & 0o777) == "0o600"
     # Nothing new: no report at all.
     again = logsieve(*setup["base"], "-l", str(setup["log"]))
@@ -94,13 +93,14 @@ def test_rotation_reads_the_rest_of_the_rotated_file_first(setup):
                                               b"Nov 21 07:00:06 web1 app[1]: after rotation"]
 
 
-def test_truncation_is_reported_as_logtail2_does(setup):
+def test_truncation_is_reported_with_a_warning(setup):
     log = str(setup["log"])
     assert logsieve(*setup["base"], "-l", log).returncode == 0
     setup["log"].write_bytes(b"Nov 21 07:00:07 web1 app[1]: x\n")
     result = logsieve(*setup["base"], "-l", log)
-    assert f"*** WARNING ***: Log file {log} is smaller than last time checked!".encode() \
-        in result.stdout
+    # logtail2-style warning lines (their wording says whether the file shrank
+    # in place or its start changed: see tests/reliability/test_cursor.py)
+    assert f"*** WARNING ***: Log file {log} ".encode() in result.stdout
     assert b"Nov 21 07:00:07 web1 app[1]: x" in result.stdout
 
 
