@@ -15,6 +15,7 @@ offset, then any newer rotated copy whole, then the new file.
 import gzip
 import os
 import subprocess
+import tempfile
 import time
 
 from .cursor import Cursor, CursorError, offset_path, write_atomically
@@ -265,10 +266,14 @@ class JournalSource:
 
     def chunks(self):
         command = [self.journalctl, "--quiet", "--no-pager", "--show-cursor"] + self._since_arguments()
+        # stderr goes to a file: a pipe nobody reads while stdout is streamed
+        # could fill up and block journalctl.
+        errors_file = tempfile.TemporaryFile()
         try:
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors_file,
                                        env=dict(os.environ, SYSTEMD_PAGER="", LC_ALL="C.UTF-8"))
         except OSError as error:
+            errors_file.close()
             raise SourceError(f"Could not run journalctl: {error.strerror}") from None
         # Stream the output; the last line is the cursor, so hold the last
         # line of every chunk back until the next one arrives.
@@ -283,11 +288,12 @@ class JournalSource:
                 held = data[cut:]
                 if cut:
                     yield data[:cut]
-            errors = process.stderr.read()
         finally:
             process.stdout.close()
-            process.stderr.close()
             returncode = process.wait()
+            errors_file.seek(0)
+            errors = errors_file.read()
+            errors_file.close()
         if returncode != 0:
             raise SourceError("Could not run journalctl: "
                               + errors.decode("utf-8", "replace").strip())
