@@ -20,6 +20,8 @@ LOGSIEVE_FAULT_ROUNDS and LOGSIEVE_FAULT_SEED change the rounds and the seed.
 
 import collections
 import datetime
+import email
+import email.policy
 import gzip
 import os
 import random
@@ -95,8 +97,6 @@ class Ledger:
             self.seen_files.add(name)
             self.messages += 1
             with open(os.path.join(bed.maildir, name), "rb") as handle:
-                import email
-                import email.policy
                 body = email.message_from_binary_file(
                     handle, policy=email.policy.default).get_content()
             numbers = reported_numbers(body)

@@ -6,7 +6,6 @@ import email.policy
 import gzip
 import os
 import re
-import time
 
 import pytest
 

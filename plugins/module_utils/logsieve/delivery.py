@@ -11,6 +11,7 @@ Settings (logcheck.conf variables; logcheck itself ignores them):
   DELIVERY=smtp            SMTP_HOST, SMTP_PORT (25), SMTP_STARTTLS (0/1),
                            SMTP_USER, SMTP_PASSWORD or SMTP_PASSWORD_FILE,
                            SMTP_FROM
+  MAILASATTACH=0|1|2       logcheck's: the report inline, attached, or gzipped
 """
 
 import email.policy
@@ -19,8 +20,8 @@ import gzip
 import os
 import shlex
 import smtplib
-import ssl
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
