@@ -6,6 +6,7 @@ import email.policy
 import gzip
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -257,3 +258,46 @@ def test_killed_after_delivery_before_cursors_means_at_least_once(bed):
     completed = bed.run()
     assert completed.returncode == 0, completed.stderr.decode()
     assert [reported_numbers(body) for body in bed.bodies()] == [[1, 2], [1, 2, 3], [4]]
+
+
+def certificate(directory, name):
+    """A self-signed certificate for 127.0.0.1 (openssl, as an admin makes one)."""
+    cert, key = os.path.join(directory, f"{name}.pem"), os.path.join(directory, f"{name}.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key
+
+
+def test_smtp_starttls_and_login_with_password_file(bed):
+    cert, key = certificate(bed.path, "server")
+    server = SMTPServer(certificate=cert, key=key)
+    try:
+        secret = bed.write("smtp-password", "s3cret pass\n", mode=0o600)
+        smtp_conf(bed, server.port, f"SMTP_STARTTLS=1\nSMTP_USER=reports\n"
+                                    f"SMTP_PASSWORD_FILE={secret}\n")
+        numbered(bed, 1, 1)
+        completed = bed.run(SSL_CERT_FILE=cert)        # the checker trusts this server
+        assert completed.returncode == 0, completed.stderr.decode()
+        assert server.logins == [("reports", "s3cret pass")]
+        (received,) = server.received
+        assert reported_numbers(email.message_from_bytes(
+            received[2], policy=email.policy.default).get_content()) == [1]
+    finally:
+        server.stop()
+
+
+def test_smtp_starttls_verifies_the_certificate(bed):
+    cert, key = certificate(bed.path, "server")
+    other, _ = certificate(bed.path, "other")
+    server = SMTPServer(certificate=cert, key=key)
+    try:
+        smtp_conf(bed, server.port, "SMTP_STARTTLS=1\n")
+        numbered(bed, 1, 1)
+        completed = bed.run(SSL_CERT_FILE=other)       # trusts another certificate only
+        assert completed.returncode == 1
+        assert b"CERTIFICATE_VERIFY_FAILED" in completed.stderr
+        assert server.received == []
+    finally:
+        server.stop()
