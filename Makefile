@@ -14,9 +14,9 @@ REPO := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 PYTHON ?= /usr/bin/python3
 VENV ?= $(REPO)/.venv
 # Images the scenarios and the demo use (scripts/build-images.sh).
-SUITES ?= bookworm trixie
+SUITES ?= bullseye bookworm trixie
 # Molecule scenarios run by `make test`, in this order. Add yours here.
-MOLECULE_SCENARIOS ?= default
+MOLECULE_SCENARIOS ?= default index
 # Extra arguments for pytest, e.g. PYTEST_ARGS='-k engine'.
 PYTEST_ARGS ?=
 
@@ -38,7 +38,11 @@ help:
 # --- set-up -----------------------------------------------------------------
 
 venv: $(VENV_STAMP)
-$(VENV_STAMP): requirements-test.txt pyproject.toml
+# Reinstalled when the requirements or the checker's source change (the tests
+# and the demo's controller run the installed copy).
+$(VENV_STAMP): requirements-test.txt pyproject.toml $(wildcard $(REPO)/plugins/module_utils/logsieve/*.py)
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -r requirements-test.txt
