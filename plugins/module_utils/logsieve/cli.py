@@ -18,7 +18,7 @@ from .delivery import DeliveryError, deliver
 from .engine import Classifier
 from .lock import LockError, RunLock
 from .pipeline import classify_blocks, read_groups
-from .report import ReportError, SortedLines, read_optional, sorted_lines, write_section
+from .report import ReportError, SortedLines, read_optional, write_section
 from .rules import IGNORE_LEVELS, RuleError, RuleTree
 from .sources import JOURNAL_FIRST_RUN, FileSource, JournalSource, SourceError
 
@@ -165,11 +165,7 @@ def report_section(result, settings):
 def write_report(result, settings, notices, errors, out):
     """Write the report in logcheck's layout to `out` (a binary stream)."""
     summary = flag(settings, "SYSLOGSUMMARY")
-    unique = flag(settings, "SORTUNIQ")
     intro = flag(settings, "INTRO")
-
-    def ordered(lines):
-        return sorted_lines(lines, unique, settings.get("TMP"))
 
     for notice in notices:
         out.write(notice.encode("utf-8"))
@@ -181,7 +177,7 @@ def write_report(result, settings, notices, errors, out):
                               (settings["SECURITYSUBJECT"], result.violations)):
         for name, lines in sections.items():
             title = subject if name == "logcheck" else f"{subject} for {name}"
-            write_section(out, title, ordered(lines), summary)
+            write_section(out, title, lines, summary)
     write_section(out, settings["EVENTSSUBJECT"], result.events, summary)
     if intro:
         out.write(read_optional(os.path.join(settings["RULEDIR"], "footer.txt")))
@@ -209,16 +205,19 @@ def run(options, debug):
         classifier = Classifier(tree, flag(settings, "SUPPORT_CRACKING_IGNORE"))
         debug(f"compiled {len(classifier.quiet)} rules")
         groups, errors = collect_sources(settings, options)
-        events = SortedLines(unique=flag(settings, "SORTUNIQ"), tmpdir=settings.get("TMP"))
+        unique, tmpdir = flag(settings, "SORTUNIQ"), settings.get("TMP")
+        result = None
         try:
-            result = classify_blocks(classifier, read_groups(groups), events)
+            result = classify_blocks(classifier, read_groups(groups),
+                                     lambda: SortedLines(unique=unique, tmpdir=tmpdir))
             debug(f"read {result.lines} lines")
             section = report_section(result, settings) if result.lines else None
             if result.lines == 0 and errors:
                 raise RunError("\n".join(errors))
             deliver_report(result, section, settings, options, groups, errors, debug)
         finally:
-            events.close()
+            if result is not None:
+                result.close()
         if not options.test:
             for group in groups:
                 for source in group:

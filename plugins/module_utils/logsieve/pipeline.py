@@ -19,8 +19,15 @@ MAX_WORKERS = 4
 _worker_classifier = None  # set in the parent before forking
 
 
+def _classify_packed(classifier, text):
+    """classify_text() with the events joined into one bytes object, which
+    crosses the process boundary far cheaper than a list of lines."""
+    count, events, placed = classifier.classify_text(text)
+    return count, b"\n".join(events), len(events), placed
+
+
 def _classify_in_worker(text):
-    return _worker_classifier.classify_text(text)
+    return _classify_packed(_worker_classifier, text)
 
 
 def default_workers():
@@ -51,20 +58,22 @@ def read_groups(groups):
             itertools.chain.from_iterable(source.chunks() for source in group))
 
 
-def classify_blocks(classifier, blocks, events, workers=None):
-    """Classify text blocks into a Classification whose events go to `events`."""
+def classify_blocks(classifier, blocks, new_section, workers=None):
+    """Classify text blocks into a Classification whose sections are made by
+    `new_section` (the report's SortedLines)."""
     global _worker_classifier
     workers = default_workers() if workers is None else workers
-    result = Classification(events=events)
+    result = Classification(new_section=new_section)
+    events = result.events
     in_flight = collections.deque()
     pool = None
 
     def collect(outcome):
-        count, block_events, candidates = outcome
+        count, events_text, event_count, placed = outcome
         result.lines += count
-        if block_events:
-            events.extend(block_events)
-        result.candidates.extend(candidates)
+        if event_count:
+            events.write_text(events_text, event_count)
+        result.add_placed(placed)
 
     try:
         for number, text in enumerate(blocks):
@@ -73,16 +82,19 @@ def classify_blocks(classifier, blocks, events, workers=None):
                 pool = multiprocessing.get_context("fork").Pool(workers)
                 # The first block was classified here; go on in the workers.
             if pool is None:
-                collect(classifier.classify_text(text))
+                collect(_classify_packed(classifier, text))
                 continue
             in_flight.append(pool.apply_async(_classify_in_worker, (text,)))
             if len(in_flight) > 2 * workers:
                 collect(in_flight.popleft().get())
         while in_flight:
             collect(in_flight.popleft().get())
+    except BaseException:
+        result.close()  # no sort(1) left behind
+        raise
     finally:
         if pool is not None:
             pool.terminate()
             pool.join()
         _worker_classifier = None
-    return classifier.finish(result)
+    return result.finish()

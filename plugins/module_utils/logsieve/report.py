@@ -15,7 +15,7 @@ import subprocess
 
 from .engine import TRAILING_WHITESPACE
 
-SORT_BUFFER = "32M"
+SORT_BUFFER = "16M"  # sort(1) spills to temporary files beyond this
 BLOCK_SIZE = 1 << 20
 _TRAILING_PAIRS = [space + b"\n" for space in (b" ", b"\t", b"\v", b"\f", b"\r")]
 
@@ -42,14 +42,17 @@ class SortedLines:
         return self.count
 
     def extend(self, lines):
-        if not lines:
-            return
+        if lines:
+            self.write_text(b"\n".join(lines), len(lines))
+
+    def write_text(self, text, count):
+        """Add `count` lines given as one bytes object joined by newlines."""
         if self._process is None:
             environment = dict(os.environ, LC_ALL="C")
             self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
                                              stdout=subprocess.PIPE, env=environment)
-        self._process.stdin.write(b"\n".join(lines) + b"\n")
-        self.count += len(lines)
+        self._process.stdin.write(text + b"\n")
+        self.count += count
 
     def blocks(self):
         """The sorted lines as blocks of whole lines, each ending in a newline."""
@@ -77,12 +80,6 @@ class SortedLines:
             self._process.kill()
             self._process.wait()
             self._process = None
-
-
-def sorted_lines(lines, unique=False, tmpdir=None):
-    ordered = SortedLines(unique, tmpdir)
-    ordered.extend(list(lines))
-    return ordered
 
 
 def stripped_blocks(blocks):

@@ -314,3 +314,85 @@ def translate(pattern):
     if depth:
         raise ValueError("unmatched ( in rule")
     return Translation(bytes(re2_out), exact, bytes(fallback_out))
+
+
+# --- Sharing the syslog prefix ---------------------------------------------------
+
+def _top_level(pattern):
+    """Yield (index, byte) of the bytes of an ERE outside brackets and escapes,
+    with the parenthesis depth at each."""
+    index = 0
+    depth = 0
+    while index < len(pattern):
+        char = pattern[index:index + 1]
+        if char == b"\\":
+            index += 2
+            continue
+        if char == b"[":
+            index, _ = _bracket(pattern, index)
+            continue
+        if char == b"(":
+            depth += 1
+        elif char == b")":
+            depth -= 1
+        yield index, char, depth
+        index += 1
+
+
+def split_host_prefix(pattern):
+    """Split `^(TIMESTAMPS) [HOSTCHARS]+ REST` into (prefix, REST), or None.
+
+    Most logcheck rules start with one of a few such prefixes.  Rules with the
+    same prefix can share it: `P(R1|R2)` means exactly `PR1|PR2`, as long as a
+    REST has no top-level `|` and does not start with a repetition operator.
+    """
+    if not pattern.startswith(b"^("):
+        return None
+    try:
+        close = next(index for index, char, depth in _top_level(pattern)
+                     if char == b")" and depth == 0)
+        host_end = pattern.index(b"]+ ", close) + 3
+        if not pattern.startswith(b" [", close + 1):
+            return None
+        end, _ = _bracket(pattern, close + 2)
+        if end != host_end - 2:
+            return None
+        rest = pattern[host_end:]
+        if rest[:1] in (b"*", b"+", b"?", b"{") or any(
+                char == b"|" and depth == 0 for _, char, depth in _top_level(rest)):
+            return None
+    except (StopIteration, ValueError):
+        return None
+    return pattern[:host_end], rest
+
+
+def share_prefixes(rules):
+    """Group rules by shared syslog prefix.
+
+    Returns a list of (pattern, members): a pattern combining the members'
+    alternatives behind their common prefix, or a rule's own pattern when it
+    stands alone.  Rules that need the `regex` package are never combined.
+    """
+    groups = {}
+    alone = []
+    for rule in rules:
+        parts = split_host_prefix(rule.pattern)
+        if parts is None or not _is_exact(rule.pattern):
+            alone.append((rule.pattern, [rule]))
+            continue
+        groups.setdefault(parts[0], []).append((parts[1], rule))
+    combined = []
+    for prefix, members in groups.items():
+        if len(members) == 1:
+            combined.append((members[0][1].pattern, [members[0][1]]))
+        else:
+            pattern = prefix + b"(" + b"|".join(rest for rest, _ in members) + b")"
+            combined.append((pattern, [rule for _, rule in members]))
+    return combined + alone
+
+
+def _is_exact(pattern):
+    try:
+        return translate(pattern).exact
+    except ValueError:
+        return False
