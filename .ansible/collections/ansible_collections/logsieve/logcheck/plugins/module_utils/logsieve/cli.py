@@ -1,0 +1,276 @@
+"""The `logsieve` command: logcheck 1.4's flags, configuration and report.
+
+    logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
+             [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
+    logsieve test ...        (logcheck-test; see `logsieve test -h`)
+"""
+
+import argparse
+import io
+import os
+import socket
+import sys
+import time
+
+from . import __version__
+from .config import DEFAULT_CONF, JOURNAL, ConfigError, flag, read_conf, read_log_list
+from .delivery import DeliveryError, deliver
+from .engine import Classifier
+from .lock import LockError, RunLock
+from .pipeline import classify_blocks, read_groups
+from .report import ReportError, SortedLines, read_optional, write_section
+from .rules import IGNORE_LEVELS, RuleError, RuleTree
+from .sources import JOURNAL_FIRST_RUN, FileSource, JournalSource, SourceError
+
+USAGE = """\
+usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
+                [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
+       logsieve test [-h] ...
+ -c CFG       = override default configuration file
+ -d           = debug mode
+ -h           = print this usage information and exit
+ -H HOST      = use this hostname in the subject of any generated mail
+ -l LOG       = check the specified logfile
+ -L CFG       = override default logfiles list
+ -D DIR       = override default logfiles lists directory
+ -m MAIL      = send the report to the specified recipient
+ -o           = send the report to stdout, no mail will be sent
+ -p           = use the "paranoid" runlevel
+ -r DIR       = override default rules directory
+ -R           = adds "Reboot:" to email subject
+ -s           = use the "server" runlevel
+ -S DIR       = override default state directory
+ -t           = testing mode, don't update the logfile offsets
+ -T           = accepted for compatibility (logsieve keeps no working directory)
+ -u           = enable the grouped summary
+ -v           = print version
+ -w           = use the "workstation" runlevel
+ --allow-root = run as root although the report is readable by the logcheck user
+"""
+
+
+class RunError(Exception):
+    """A failure that stops the run before anything is delivered or any cursor moves."""
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(prog="logsieve", add_help=False, usage=USAGE)
+    parser.add_argument("-c", dest="conf")
+    parser.add_argument("-d", dest="debug", action="store_true")
+    parser.add_argument("-h", dest="help", action="store_true")
+    parser.add_argument("-H", dest="hostname")
+    parser.add_argument("-l", dest="logfile")
+    parser.add_argument("-L", dest="logfiles_list")
+    parser.add_argument("-D", dest="logfiles_list_d")
+    parser.add_argument("-m", dest="mailto")
+    parser.add_argument("-o", dest="stdout", action="store_true")
+    parser.add_argument("-p", dest="level", action="store_const", const="paranoid")
+    parser.add_argument("-s", dest="level", action="store_const", const="server")
+    parser.add_argument("-w", dest="level", action="store_const", const="workstation")
+    parser.add_argument("-r", dest="ruledir")
+    parser.add_argument("-R", dest="reboot", action="store_true")
+    parser.add_argument("-S", dest="statedir")
+    parser.add_argument("-t", dest="test", action="store_true")
+    parser.add_argument("-T", dest="keep_tmp", action="store_true")
+    parser.add_argument("-u", dest="summary", action="store_true")
+    parser.add_argument("-v", dest="version", action="store_true")
+    parser.add_argument("--allow-root", action="store_true")
+    return parser.parse_args(argv)
+
+
+class Debug:
+    def __init__(self, enabled):
+        self.enabled = enabled
+        self.started = time.monotonic()
+
+    def __call__(self, message):
+        if self.enabled:
+            print(f"DEBUG: [{time.monotonic() - self.started:8.3f}s] {message}", file=sys.stderr)
+
+
+def settings_from(options):
+    """logcheck.conf's variables, then the flags on top (logcheck's order)."""
+    conf = options.conf or DEFAULT_CONF
+    if options.conf and not os.access(conf, os.R_OK):
+        raise RunError(f"Config file {conf} is unreadable or does not exist")
+    settings = read_conf(conf) if os.path.exists(conf) else read_conf(os.devnull)
+    overrides = {
+        "SENDMAILTO": options.mailto, "RULEDIR": options.ruledir, "STATEDIR": options.statedir,
+        "LOGFILES_LIST": options.logfiles_list, "LOGFILES_LIST_D": options.logfiles_list_d,
+        "REPORTLEVEL": options.level,
+    }
+    settings.update({name: value for name, value in overrides.items() if value is not None})
+    if options.summary:
+        settings["SYSLOGSUMMARY"] = "1"
+    if settings["REPORTLEVEL"] not in IGNORE_LEVELS:
+        raise RunError("REPORTLEVEL is set to an unknown value")
+    return settings
+
+
+def hostname(settings, options):
+    if options.hostname:
+        return options.hostname
+    if flag(settings, "FQDN"):
+        return socket.getfqdn()
+    return socket.gethostname().split(".")[0]
+
+
+def collect_sources(settings, options):
+    """The sources to read, grouped by base name in logcheck's order, and the
+    errors to report for listed files that do not exist."""
+    if options.logfile:
+        if not (os.path.isfile(options.logfile) and os.access(options.logfile, os.R_OK)):
+            raise RunError(f"{options.logfile} does not exist or could not be read")
+        entries = [options.logfile]
+    else:
+        list_dir = settings["LOGFILES_LIST_D"]
+        listed = os.path.exists(settings["LOGFILES_LIST"]) or (
+            os.path.isdir(list_dir) and any(name.endswith(".logfiles") for name in os.listdir(list_dir)))
+        if listed:
+            entries = read_log_list(settings["LOGFILES_LIST"], list_dir).entries
+        else:
+            fallback = settings["LOGFILE_FALLBACK"]
+            if not (os.path.isfile(fallback) and os.access(fallback, os.R_OK)):
+                raise RunError(f"Gave up: No logfile settings and unable to read fallback file {fallback}")
+            entries = [fallback]
+    sources = []
+    errors = []
+    for entry in entries:
+        if os.path.isfile(entry):
+            sources.append(FileSource(entry, settings["STATEDIR"]))
+        elif entry == JOURNAL:
+            sources.append(JournalSource(settings["STATEDIR"]))
+        else:
+            errors.append(f"E: File could not be read: {entry}")
+    # logcheck appends each log to a file named after its base name and sorts
+    # their concatenation in name order: ties in the sort keep that order.
+    groups = {}
+    for source in sources:
+        groups.setdefault(source.name.encode("utf-8", "surrogateescape"), []).append(source)
+    return [groups[name] for name in sorted(groups)], errors
+
+
+def report_section(result, settings):
+    """The section that names the report (attack before security before
+    events), or None when no line is left to report."""
+    if result.attack:
+        return settings["ATTACKSUBJECT"]
+    if result.violations:
+        return settings["SECURITYSUBJECT"]
+    if len(result.events):
+        return settings["EVENTSSUBJECT"]
+    return None
+
+
+def write_report(result, settings, notices, errors, out):
+    """Write the report in logcheck's layout to `out` (a binary stream)."""
+    summary = flag(settings, "SYSLOGSUMMARY")
+    intro = flag(settings, "INTRO")
+
+    for notice in notices:
+        out.write(notice.encode("utf-8"))
+    if intro:
+        out.write(read_optional(os.path.join(settings["RULEDIR"], "header.txt")))
+    if errors:
+        out.write(("\n" + "\n".join(errors) + "\n\n").encode("utf-8", "surrogateescape"))
+    for subject, sections in ((settings["ATTACKSUBJECT"], result.attack),
+                              (settings["SECURITYSUBJECT"], result.violations)):
+        for name, lines in sections.items():
+            title = subject if name == "logcheck" else f"{subject} for {name}"
+            write_section(out, title, lines, summary)
+    write_section(out, settings["EVENTSSUBJECT"], result.events, summary)
+    if intro:
+        out.write(read_optional(os.path.join(settings["RULEDIR"], "footer.txt")))
+
+
+def subject_line(section, host, settings, reboot):
+    date = time.strftime("%Y-%m-%d %H:%M %z")
+    subject = f"{host} {date} {section}"
+    if reboot:
+        subject = "Reboot: " + subject
+    if settings.get("ADDTAG") == "yes":
+        subject = "[logcheck] " + subject
+    return subject
+
+
+def run(options, debug):
+    settings = settings_from(options)
+    if os.geteuid() == 0 and not options.allow_root:
+        raise RunError("logsieve should not be run as root: its state and reports belong to the "
+                       "logcheck user. Use: runuser -u logcheck -- logsieve ... "
+                       "(or --allow-root)")
+    with RunLock(settings["LOCKDIR"]):
+        debug(f"loading rules from {settings['RULEDIR']} (level {settings['REPORTLEVEL']})")
+        tree = RuleTree(settings["RULEDIR"], settings["REPORTLEVEL"])
+        classifier = Classifier(tree, flag(settings, "SUPPORT_CRACKING_IGNORE"))
+        debug(f"compiled {len(classifier.quiet)} rules")
+        groups, errors = collect_sources(settings, options)
+        unique, tmpdir = flag(settings, "SORTUNIQ"), settings.get("TMP")
+        result = None
+        try:
+            result = classify_blocks(classifier, read_groups(groups),
+                                     lambda: SortedLines(unique=unique, tmpdir=tmpdir))
+            debug(f"read {result.lines} lines")
+            section = report_section(result, settings) if result.lines else None
+            if result.lines == 0 and errors:
+                raise RunError("\n".join(errors))
+            deliver_report(result, section, settings, options, groups, errors, debug)
+        finally:
+            if result is not None:
+                result.close()
+        if not options.test:
+            for group in groups:
+                for source in group:
+                    source.commit()
+            debug("cursors moved")
+    return 0
+
+
+def deliver_report(result, section, settings, options, groups, errors, debug):
+    """Write the report to standard output or deliver it; raise if that failed."""
+    debug(f"classified: {len(result.events)} events, {len(result.attack)} attack and "
+          f"{len(result.violations)} violation sections")
+    notices = [JOURNAL_FIRST_RUN for group in groups for source in group
+               if isinstance(source, JournalSource) and source.first_run]
+    if section is None:
+        debug("nothing to report")
+    elif options.stdout:
+        write_report(result, settings, notices, errors, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    else:
+        buffer = io.BytesIO()
+        write_report(result, settings, notices, errors, buffer)
+        subject = subject_line(section, hostname(settings, options), settings, options.reboot)
+        deliver(buffer.getvalue(), subject, settings)
+        debug(f"delivered: {subject}")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "test":
+        from .testcmd import main as test_main
+        return test_main(argv[1:])
+    try:
+        options = parse_arguments(argv)
+    except SystemExit:
+        sys.stdout.write(USAGE)
+        return 1
+    if options.help:
+        sys.stdout.write(USAGE)
+        return 0
+    if options.version:
+        print(f"logsieve {__version__}")
+        return 0
+    debug = Debug(options.debug)
+    try:
+        return run(options, debug)
+    except (RunError, ConfigError, RuleError, SourceError, LockError, DeliveryError,
+            ReportError) as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

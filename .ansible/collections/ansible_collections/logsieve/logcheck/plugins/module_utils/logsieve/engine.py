@@ -1,0 +1,335 @@
+"""The matching engine: one compiled RE2 set for a list of rules, and the
+logcheck classification of log lines built on it.
+
+Every caller (the command line, the Ansible module, the tests) matches through
+`CompiledRules`, so a rule means the same thing everywhere.
+"""
+
+from itertools import compress
+from operator import not_
+
+import regex
+from re2 import _re2
+
+from .rules import Rule, RuleError, share_prefixes, translate
+
+# Trailing white space logcheck strips (sed 's/[[:space:]]\+$//' in the C locale).
+TRAILING_WHITESPACE = b" \t\n\v\f\r"
+_TRAILING_BYTES = frozenset(bytes([byte]) for byte in TRAILING_WHITESPACE)
+_TRAILING_PAIRS = [space + b"\n" for space in (b" ", b"\t", b"\v", b"\f", b"\r")]
+
+# Per-line time limit for the `regex` package (rules RE2 cannot run exactly).
+FALLBACK_TIMEOUT = 0.5
+
+# RE2 memory budget for one compiled set (program and DFA cache).  When the DFA
+# cache fills up, RE2 flushes and rebuilds it; this budget keeps that rare for
+# the full Debian rule database while bounding memory.
+RE2_MAX_MEM = 96 << 20
+
+
+def _re2_options():
+    options = _re2.RE2.Options()
+    options.encoding = _re2.RE2.Options.Encoding.LATIN1  # bytes, as grep in the C locale
+    options.never_capture = True
+    options.log_errors = False
+    options.max_mem = RE2_MAX_MEM
+    return options
+
+
+class CompiledRules:
+    """A list of rules compiled once; `match(line)` gives the indices of every
+    rule that matches, in one pass over the line."""
+
+    def __init__(self, rules):
+        self.rules = list(rules)
+        options = _re2_options()
+        self._set = _re2.Set(_re2.RE2.Anchor.UNANCHORED, options)
+        # index -> compiled `regex` pattern that confirms an approximate RE2 hit
+        self._confirm = {}
+        self.timeouts = 0
+        for index, rule in enumerate(self.rules):
+            approximation, confirm = _translate_rule(rule)
+            added = self._set.Add(approximation)
+            if added < 0:
+                # RE2 cannot parse it: let the `regex` package decide every line.
+                confirm = _regex_or_error(rule, approximation, options)
+                added = self._set.Add(b"")
+            if added != index:
+                raise RuleError(rule.path, rule.line, rule.pattern, "RE2 refused the rule")
+            if confirm is not None:
+                self._confirm[index] = confirm
+        if self.rules and not self._set.Compile():
+            raise RuleError(self.rules[0].path, 0, b"",
+                            "the rule set is too large for RE2's memory budget")
+        self._confirm_ids = frozenset(self._confirm)
+        # The hot path: RE2's own Match when no hit ever needs confirming.
+        self.match = self._set.Match if not self._confirm else self._match_confirmed
+        if not self.rules:
+            self.match = _no_match
+
+    def __len__(self):
+        return len(self.rules)
+
+    def _match_confirmed(self, line):
+        hits = self._set.Match(line)
+        if hits and not self._confirm_ids.isdisjoint(hits):
+            hits = [index for index in hits
+                    if index not in self._confirm or self._confirmed(index, line)]
+        return hits
+
+    def matches(self, line):
+        return bool(self.match(line))
+
+    def matching_rules(self, line):
+        return [self.rules[index] for index in sorted(self.match(line))]
+
+    def _confirmed(self, index, line):
+        try:
+            return self._confirm[index].search(line, timeout=FALLBACK_TIMEOUT) is not None
+        except TimeoutError:
+            # A rule that cannot decide in time does not hide the line.
+            self.timeouts += 1
+            return False
+
+
+def _no_match(line):
+    return []
+
+
+def _translate_rule(rule):
+    """(pattern for the RE2 set, `regex` confirmation or None) for one rule."""
+    if not rule.pattern:
+        raise RuleError(rule.path, rule.line, rule.pattern, "empty rule")
+    try:
+        translation = translate(rule.pattern)
+    except ValueError as error:
+        raise RuleError(rule.path, rule.line, rule.pattern, str(error)) from None
+    if translation.exact:
+        return translation.re2, None
+    return translation.re2, _compile_fallback(rule, translation.fallback)
+
+
+def _compile_fallback(rule, pattern):
+    try:
+        return regex.compile(pattern, regex.ASCII)
+    except regex.error as error:
+        raise RuleError(rule.path, rule.line, rule.pattern, str(error)) from None
+
+
+def _regex_or_error(rule, re2_pattern, options):
+    """For a rule RE2 rejects: the `regex` package's pattern, or RE2's reason."""
+    reason = _re2.RE2(re2_pattern, options).error()
+    try:
+        return regex.compile(translate(rule.pattern).fallback, regex.ASCII)
+    except regex.error:
+        raise RuleError(rule.path, rule.line, rule.pattern, reason) from None
+
+
+def compile_rules(rules):
+    """Compile rules, raising RuleError for the first one that cannot be used."""
+    return CompiledRules(rules)
+
+
+def strip_line(line):
+    return line.rstrip(TRAILING_WHITESPACE)
+
+
+# --- logcheck's classification ---------------------------------------------------
+
+class Classification:
+    """Where the lines of one run belong, in input order (not yet sorted).
+
+    `attack` and `violations` map a rule file name to its section's lines;
+    `events` are the lines no rule explains.  Lines are kept as read (before
+    trailing white space is stripped) because logcheck sorts them before
+    stripping.  Sections are made by `new_section` (a list, or the report's
+    SortedLines, which streams to sort(1) so memory stays bounded).
+    """
+
+    def __init__(self, events=None, new_section=list):
+        self.new_section = new_section
+        self.events = events if events is not None else new_section()
+        self.attack = {}
+        self.violations = {}
+        # Violations sections as they are when some attack alert was found:
+        # logcheck then drops lines that also match a cracking rule.
+        self._violations_after_attack = {}
+        self.lines = 0
+
+    def add_placed(self, placed):
+        """Add lines placed by Classifier.place(): (line, attack section names,
+        violations section names, whether a cracking rule matched the line)."""
+        batches = {}  # (which sections, name) -> lines, to add in one go
+        for line, attack_names, violation_names, cracking_hit in placed:
+            for name in attack_names:
+                batches.setdefault(("attack", name), []).append(line)
+            for name in violation_names:
+                batches.setdefault(("violations", name), []).append(line)
+                if not cracking_hit:
+                    batches.setdefault(("_violations_after_attack", name), []).append(line)
+        for (which, name), lines in batches.items():
+            sections = getattr(self, which)
+            if name not in sections:
+                sections[name] = self.new_section()
+            sections[name].extend(lines)
+
+    def finish(self):
+        """Settle the sections once every line is in; sections sorted by name."""
+        if self.attack:
+            self.violations, dropped = self._violations_after_attack, self.violations
+        else:
+            dropped = self._violations_after_attack
+        for section in dropped.values():
+            getattr(section, "close", lambda: None)()
+        self._violations_after_attack = {}
+        self.attack = dict(sorted(self.attack.items()))
+        self.violations = dict(sorted(self.violations.items()))
+        return self
+
+    def close(self):
+        for section in [self.events, *self.attack.values(), *self.violations.values(),
+                        *self._violations_after_attack.values()]:
+            getattr(section, "close", lambda: None)()
+
+
+class Classifier:
+    """logcheck's rules for which line goes into which report section.
+
+    One RE2 set holds every ignore, cracking and violations rule.  A line no rule
+    matches is a system event (the common case: one RE2 call).  A line some
+    cracking or violations rule matches is kept as a candidate and placed in
+    its sections once all lines are read, since whether cracking alerts were
+    found changes how violations are filtered.
+    """
+
+    def __init__(self, tree, support_cracking_ignore=False):
+        self.tree = tree
+        # logcheck skips the cracking check entirely when SUPPORT_CRACKING_IGNORE
+        # is on and cracking.ignore.d is missing; logsieve still checks.
+        self.cracking_ignore = (tree.cracking_ignore or {}) if support_cracking_ignore else None
+        self.violations_ignore = tree.violations_ignore or {}
+
+        raise_rules, raise_tags = _tagged(
+            [("cracking", tree.cracking), ("violations", tree.violations)])
+        self._raise_count = len(raise_rules)
+        # Which ignore rule matched never matters, so ignore rules with the same
+        # syslog prefix share one pattern: a much smaller, faster RE2 program.
+        ignore_rules = [rule for _, rules in sorted((tree.ignore or {}).items()) for rule in rules]
+        shared = [Rule(pattern, members[0].path, members[0].line)
+                  for pattern, members in share_prefixes(ignore_rules)]
+        self._tags = raise_tags + [("ignore", "")] * len(shared)
+        try:
+            self.quiet = CompiledRules(raise_rules + shared)
+        except RuleError:
+            CompiledRules(raise_rules + ignore_rules)  # names the rule itself
+            raise
+        side_rules, self._side_tags = _tagged(
+            [("cracking-ignore", self.cracking_ignore),
+             ("violations-ignore", self.violations_ignore)])
+        self.side = CompiledRules(side_rules)
+
+    def classify_text(self, text):
+        """Classify the lines of `text` (bytes of whole lines joined by
+        newlines).  Returns (lines read, events, placed): the lines no rule
+        matches, and place() for each line some raise rule matches.  Lines are
+        returned as read; they are stripped when written."""
+        lines = text.split(b"\n")
+        if any(pair in text for pair in _TRAILING_PAIRS) or text[-1:] in _TRAILING_BYTES:
+            stripped = [line.rstrip(TRAILING_WHITESPACE) for line in lines]
+        else:
+            stripped = lines  # the common case: nothing to strip
+        return len(lines), *self._classify(lines, stripped)
+
+    def _classify(self, lines, stripped):
+        # The hot path: the per-line loop runs in C (map, compress).
+        hits = list(map(self.quiet.match, stripped))
+        events = list(compress(lines, map(not_, hits)))
+        placed = []
+        raise_count = self._raise_count
+        if raise_count:
+            for index in compress(range(len(lines)), hits):
+                if min(hits[index]) < raise_count:
+                    placed.append(self.place(lines[index], stripped[index], hits[index]))
+        return events, placed
+
+    def classify(self, lines, result=None):
+        """Classify an iterable of lines into `result` and settle its sections."""
+        result = result if result is not None else Classification()
+        lines = list(lines)
+        events, placed = self._classify(lines, [line.rstrip(TRAILING_WHITESPACE) for line in lines])
+        result.events.extend(events)
+        result.add_placed(placed)
+        result.lines += len(lines)
+        return result.finish()
+
+    def place(self, line, stripped, hits):
+        """The sections logcheck's greplogoutput() puts a line in that some
+        cracking or violations rule matched: (line, attack section names,
+        violations section names, whether a cracking rule matched it).
+
+        Whether violations lines that also match a cracking rule are dropped
+        depends on whether any attack alert was found at all: the
+        Classification decides that at the end."""
+        matched = {}
+        for index in hits:
+            kind, name = self._tags[index]
+            matched.setdefault(kind, set()).add(name)
+        side = {}
+        for index in self.side.match(stripped):
+            kind, name = self._side_tags[index]
+            side.setdefault(kind, set()).add(name)
+        cracking = matched.get("cracking", set())
+        attack_names = ()
+        if self.tree.cracking is not None:
+            cracking_ignored = side.get("cracking-ignore") if self.cracking_ignore is not None \
+                else None
+            attack_names = tuple(
+                name for name in sorted(cracking)
+                if not self._filtered(name, cracking, self.tree.cracking, cracking_ignored))
+        violation_names = ()
+        if self.tree.violations is not None:
+            violations = matched.get("violations", set())
+            violation_names = tuple(
+                name for name in sorted(violations)
+                if not self._filtered(name, violations, self.tree.violations,
+                                      side.get("violations-ignore", set())))
+        return line, attack_names, violation_names, bool(cracking)
+
+    @staticmethod
+    def _filtered(name, raised_by, raise_files, ignored_by):
+        """Whether logcheck's greplogoutput() drops a line raised by file `name`.
+
+        raised_by: raise files of this kind that match the line;
+        ignored_by: names of the paired ignore directory's files that match it
+        (None when there is no ignore directory).
+        """
+        if ignored_by is not None:
+            if name in ignored_by or f"logcheck-{name}" in ignored_by:
+                return True
+        if name == "logcheck":
+            if ignored_by:
+                return True  # every ignore file applies to the catch-all file
+            # Lines reported under a more specific file are not repeated here
+            # (logcheck's test is the bash regex ^logcheck*, i.e. "logchec...").
+            if any(other in raised_by for other in raise_files
+                   if not other.startswith("logchec")):
+                return True
+        if ignored_by:
+            if "local" in ignored_by or any(n.startswith("local-") for n in ignored_by):
+                return True
+        return False
+
+
+def _tagged(groups):
+    """Flatten {kind: {file name: rules}} into (rules, [(kind, file name)])."""
+    rules = []
+    tags = []
+    for kind, files in groups:
+        for name, file_rules in sorted((files or {}).items()):
+            rules.extend(file_rules)
+            tags.extend([(kind, name)] * len(file_rules))
+    return rules, tags
+
+
+__all__ = ["CompiledRules", "Classifier", "Classification", "Rule", "RuleError",
+           "compile_rules", "strip_line", "TRAILING_WHITESPACE"]
