@@ -1,0 +1,96 @@
+# logsieve: tests, lint and a local demo fleet.
+#   make test    unit and differential tests (pytest), then every molecule scenario
+#   make lint    ansible-lint (production profile) and ansible-galaxy collection build
+#   make demo    a small fleet of Debian containers, the site playbook, a real report
+#   make clean   remove the demo fleet, molecule instances and build droppings
+# Podman and the images need root (scripts/setup-podman.sh installs podman).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+REPO := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+# Debian's Python: the venv must be usable by unprivileged users too.
+PYTHON ?= /usr/bin/python3
+VENV ?= $(REPO)/.venv
+# Images the scenarios and the demo use (scripts/build-images.sh).
+SUITES ?= bookworm trixie
+# Molecule scenarios run by `make test`, in this order. Add yours here.
+MOLECULE_SCENARIOS ?= default
+# Extra arguments for pytest, e.g. PYTEST_ARGS='-k engine'.
+PYTEST_ARGS ?=
+
+COLLECTIONS := $(REPO)/.cache/collections
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_FORCE_COLOR ?= false
+export PY_COLORS ?= 0
+export ANSIBLE_NOCOLOR ?= 1
+
+VENV_STAMP := $(VENV)/.installed
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/logsieve/logcheck
+
+.PHONY: help venv images collection test unit molecule lint demo demo-clean clean
+
+help:
+	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
+
+# --- set-up -----------------------------------------------------------------
+
+venv: $(VENV_STAMP)
+$(VENV_STAMP): requirements-test.txt pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements-test.txt
+	$(VENV)/bin/python -m pip install --quiet $(REPO)
+	touch $@
+
+images:
+	$(REPO)/scripts/setup-podman.sh
+	$(REPO)/scripts/build-images.sh $(SUITES)
+
+collection: $(COLLECTION_LINK)
+$(COLLECTION_LINK):
+	$(REPO)/scripts/link-collection.sh >/dev/null
+
+# --- tests ------------------------------------------------------------------
+
+test: unit molecule
+
+# pytest exits 5 when it collects no tests: that is not a failure here.
+unit: venv
+	cd $(REPO) && { $(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc; }
+
+# Runs every scenario even when one fails, then fails if any did.
+molecule: venv images collection
+	@cd $(REPO) && failed=""; \
+	for s in $(MOLECULE_SCENARIOS); do \
+	  echo "=== molecule test -s $$s"; \
+	  if molecule test -s $$s; then echo "=== scenario $$s: PASSED"; \
+	  else echo "=== scenario $$s: FAILED"; failed="$$failed $$s"; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "*** FAILED molecule scenarios:$$failed" >&2; exit 1; fi; \
+	echo "=== all molecule scenarios passed: $(MOLECULE_SCENARIOS)"
+
+lint: venv collection
+	cd $(REPO) && ansible-lint
+	cd $(REPO) && rm -rf .cache/dist && ansible-galaxy collection build --output-path .cache/dist
+	@if tar -tzf $(REPO)/.cache/dist/logsieve-logcheck-*.tar.gz \
+	  | grep -E '(^|/)(\.cache|\.venv|__pycache__|\.pytest_cache|build|dist)(/|$$)|\.egg-info|\.pyc$$'; then \
+	  echo "*** build droppings in the collection tarball (see above)" >&2; exit 1; fi
+	@echo "collection tarball: $$(ls $(REPO)/.cache/dist/*.tar.gz)"
+
+# --- demo -------------------------------------------------------------------
+
+demo: venv images collection
+	$(REPO)/scripts/demo.sh up
+
+demo-clean:
+	$(REPO)/scripts/demo.sh down
+
+clean: demo-clean
+	-cd $(REPO) && for s in $(MOLECULE_SCENARIOS); do \
+	  [ -x $(VENV)/bin/molecule ] && molecule destroy -s $$s; done
+	rm -rf $(REPO)/build $(REPO)/dist $(REPO)/.cache/dist $(REPO)/.cache/demo \
+	  $(REPO)/.pytest_cache $(REPO)/*.egg-info $(REPO)/plugins/module_utils/*.egg-info
+	find $(REPO) -path $(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
