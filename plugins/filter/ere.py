@@ -46,6 +46,23 @@ def ere_alternatives(values):
     return "(" + "|".join(escaped) + ")"
 
 
+def rule_problem(problem, staging_dir=None, live_dir=None):
+    """One failure of logsieve.logcheck.validate_rules as a line of text:
+    "FILE line N: REASON; rule: RULE; sample: LINE".  A file under
+    `staging_dir` is shown at its place under `live_dir`."""
+    if not isinstance(problem, dict):
+        raise AnsibleFilterError("rule_problem expects a mapping, got %r" % (problem,))
+    path = str(problem.get("file", ""))
+    if staging_dir and live_dir and path.startswith(staging_dir.rstrip("/") + "/"):
+        path = live_dir.rstrip("/") + path[len(staging_dir.rstrip("/")):]
+    text = "%s line %s: %s" % (path, problem.get("line", 0), problem.get("reason", ""))
+    if problem.get("rule"):
+        text += "; rule: %s" % problem["rule"]
+    if problem.get("sample") is not None:
+        text += "; sample: %s" % problem["sample"]
+    return text
+
+
 class FilterModule:
     """logcheck rule filters."""
 
@@ -53,4 +70,5 @@ class FilterModule:
         return {
             "ere_escape": ere_escape,
             "ere_alternatives": ere_alternatives,
+            "rule_problem": rule_problem,
         }
