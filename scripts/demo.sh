@@ -76,6 +76,12 @@ up() {
     echo "== Running playbooks/site.yml"
     ansible-playbook -i "$inventory" "$repo/playbooks/site.yml"
 
+    # The first run reads everything logged since the containers booted, as
+    # the @reboot run would; only its size is shown.
+    echo "== First run of the checker on $report_host (the backlog since boot)"
+    backlog="$(podman exec "$report_host" runuser -u logcheck -- /usr/local/sbin/logsieve -o)"
+    echo "   $(printf '%s\n' "$backlog" | grep -c . || true) report lines, not shown"
+
     echo "== Logging a few lines on the hosts"
     for entry in "${hosts[@]}"; do
         name="${entry%%:*}"
@@ -87,8 +93,14 @@ up() {
             logger -t systemd -i -p daemon.info "Started demo.service - Demo service."'
     done
     sleep 2
+    echo "   logged on each host:"
+    echo "     CRON session opened for root    (Debian's rules ignore it)"
+    echo "     systemd Started demo.service     (Debian's rules ignore it)"
+    echo "     sshd Accepted password for root  (no rule explains it)"
+    echo "     kernel EXT4-fs error             (no rule explains it)"
+    echo "     backup failed                    (no rule explains it)"
 
-    echo "== The checker's report on $report_host (as its cron job runs it, with -o)"
+    echo "== The checker's report on $report_host (run as its cron job runs it, with -o)"
     echo
     podman exec "$report_host" runuser -u logcheck -- /usr/local/sbin/logsieve -o
     echo
