@@ -15,7 +15,7 @@ VENV ?= $(REPO)/.venv
 # Images the scenarios and the demo use (scripts/build-images.sh).
 SUITES ?= bookworm trixie
 # Molecule scenarios run by `make test`, in this order. Add yours here.
-MOLECULE_SCENARIOS ?= default
+MOLECULE_SCENARIOS ?= default rules
 # Extra arguments for pytest, e.g. PYTEST_ARGS='-k engine'.
 PYTEST_ARGS ?=
 
