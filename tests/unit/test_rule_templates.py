@@ -188,3 +188,21 @@ def test_defaults_and_argument_specs_agree():
     assert sorted(defaults) == sorted(options)
     for name, spec in options.items():
         assert spec.get("description"), name
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_combined_samples_as_the_role_renders_them(tmp_path, profile):
+    """The role validates with one ignore and one report file built by
+    samples/all.j2 from every enabled set's samples and the host's own."""
+    env = environment()
+    variables = dict(PROFILES[profile], rules__sample_sets=SAMPLED + ["user"])
+    for name in SETS:
+        render(env, "rules/local-%s.j2" % name, variables,
+               tmp_path / "tree" / "ignore.d.server" / ("local-" + name))
+    ignore = render(env, "samples/all.j2", dict(variables, item="ignore"), tmp_path / "ignore")
+    report = render(env, "samples/all.j2", dict(variables, item="report"), tmp_path / "report")
+    with open(ignore) as handle:
+        assert "# --- ssh ---" in handle.read()
+    result = rv.validate([str(tmp_path / "tree")], [ignore], [report], level="workstation")
+    assert [str(e) for e in result.errors] == []
+    assert result.samples > 100
