@@ -47,10 +47,12 @@ SERVER = {
 PROFILES = {"router": ROUTER, "server": SERVER}
 
 
-def environment(escape=ere.ere_escape):
-    # Ansible's template module uses trim_blocks and keeps the final newline.
+def environment(escape=ere.ere_escape, keep_trailing_newline=True):
+    # Ansible's template module uses trim_blocks and keeps the final newline
+    # (of the template it renders; not necessarily of the templates it includes).
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True,
-                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+                             keep_trailing_newline=keep_trailing_newline,
+                             undefined=jinja2.StrictUndefined)
     env.filters["logsieve.logcheck.ere_escape"] = escape
     env.filters["logsieve.logcheck.ere_alternatives"] = ere.ere_alternatives
     return env
@@ -190,12 +192,14 @@ def test_defaults_and_argument_specs_agree():
         assert spec.get("description"), name
 
 
+@pytest.mark.parametrize("keep_trailing_newline", [True, False])
 @pytest.mark.parametrize("profile", sorted(PROFILES))
-def test_combined_samples_as_the_role_renders_them(tmp_path, profile):
+def test_combined_samples_as_the_role_renders_them(tmp_path, profile, keep_trailing_newline):
     """The role validates with one ignore and one report file built by
     samples/all.j2 from every enabled set's samples and the host's own."""
     env = environment()
     variables = dict(PROFILES[profile], rules__sample_sets=SAMPLED + ["user"])
+    env = environment(keep_trailing_newline=keep_trailing_newline)
     for name in SETS:
         render(env, "rules/local-%s.j2" % name, variables,
                tmp_path / "tree" / "ignore.d.server" / ("local-" + name))
