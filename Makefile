@@ -31,11 +31,7 @@ export ANSIBLE_NOCOLOR ?= 1
 VENV_STAMP := $(VENV)/.installed
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/logsieve/logcheck
 
-<<<<<<< HEAD
-.PHONY: help venv images collection test unit molecule lint bench demo demo-clean clean
-=======
-.PHONY: help venv images collection test unit molecule lint demo demo-clean clean central
->>>>>>> central
+.PHONY: help venv images collection test unit molecule lint bench demo demo-clean clean central
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
