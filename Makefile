@@ -1,5 +1,6 @@
 # logsieve: tests, lint and a local demo fleet.
 #   make test    unit and differential tests (pytest), then every molecule scenario
+#   make central the central logging scenario alone (no-loss figures)
 #   make lint    ansible-lint (production profile) and ansible-galaxy collection build
 #   make bench   logsieve against Debian's logcheck on 1,000,000 lines: times, ratios, memory
 #   make demo    a small fleet of Debian containers, the site playbook, a real report
@@ -16,7 +17,7 @@ VENV ?= $(REPO)/.venv
 # Images the scenarios and the demo use (scripts/build-images.sh).
 SUITES ?= bullseye bookworm trixie
 # Molecule scenarios run by `make test`, in this order. Add yours here.
-MOLECULE_SCENARIOS ?= default index
+MOLECULE_SCENARIOS ?= default index rules central
 # Extra arguments for pytest, e.g. PYTEST_ARGS='-k engine'.
 PYTEST_ARGS ?=
 
@@ -30,7 +31,7 @@ export ANSIBLE_NOCOLOR ?= 1
 VENV_STAMP := $(VENV)/.installed
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/logsieve/logcheck
 
-.PHONY: help venv images collection test unit molecule lint bench demo demo-clean clean
+.PHONY: help venv images collection test unit molecule lint bench demo demo-clean clean central
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -76,6 +77,11 @@ molecule: venv images collection
 	done; \
 	if [ -n "$$failed" ]; then echo "*** FAILED molecule scenarios:$$failed" >&2; exit 1; fi; \
 	echo "=== all molecule scenarios passed: $(MOLECULE_SCENARIOS)"
+
+# Central logging alone: servers and clients with rsyslog and syslog-ng, TLS,
+# the checker on the servers, and the no-loss test (prints its figures).
+central: venv images collection
+	cd $(REPO) && molecule test -s central
 
 lint: venv collection
 	cd $(REPO) && ansible-lint
