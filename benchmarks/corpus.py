@@ -4,8 +4,8 @@ The templates are the messages real daemons write (sshd, cron, systemd,
 postfix, kernel firewall lines, dhcp, ntp, rsyslog, ...), in both time stamp
 forms: classic `Nov 21 07:44:38` and RFC 3339 as Debian 12's rsyslog writes.
 `QUIET` templates are ones Debian's logcheck-database ignores at server level;
-`NOISY` ones it reports (an untuned server's daily noise, security events
-from sudo and su, and an attack alert).
+`NOISY` ones it reports (an untuned server's daily noise); `SECURITY` ones
+it reports as security events (su, sudo) and attack alerts.
 """
 
 import argparse
@@ -54,12 +54,16 @@ NOISY = [
     "myapp[{pid}]: processed batch {n} in {ms}ms",
     "myapp[{pid}]: slow query ({ms} ms): SELECT * FROM orders WHERE id={n}",
     "dovecot: imap-login: Aborted login (no auth attempts in 0 secs): user=<>, rip=203.0.{b}.{c}, lip=10.0.0.{a}, session=<{qid}>",
+]
+
+SECURITY = [
     "sudo[{pid}]:    {user} : TTY=pts/{a} ; PWD=/home/{user} ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx",
     "su[{pid}]: FAILED SU (to root) {user} on pts/{a}",
     "kernel: Oversized packet received from 203.0.{b}.{c}",
 ]
 
 USERS = ["alice", "bob", "deploy", "backup"]
+
 BAD_USERS = ["admin", "test", "oracle", "ubnt", "pi", "user1"]
 
 
@@ -83,7 +87,11 @@ def lines(count, unknown_fraction=0.5, seed=1, classic_fraction=0.5, start=None)
     step = datetime.timedelta(microseconds=86_400_000_000 // max(count, 1))
     for _ in range(count):
         moment += step
-        template = rng.choice(NOISY if rng.random() < unknown_fraction else QUIET)
+        if rng.random() < unknown_fraction:
+            # su, sudo and attack lines are rarer than the daily noise
+            template = rng.choice(SECURITY if rng.random() < 0.02 else NOISY)
+        else:
+            template = rng.choice(QUIET)
         host = rng.choice(HOSTS)
         if rng.random() < classic_fraction:
             stamp = moment.strftime("%b %d %H:%M:%S").replace(" 0", "  ", 1) if moment.day < 10 \

@@ -79,7 +79,7 @@ up() {
     # The first run reads everything logged since the containers booted, as
     # the @reboot run would; only its size is shown.
     echo "== First run of the checker on $report_host (the backlog since boot)"
-    backlog="$(podman exec "$report_host" runuser -u logcheck -- /usr/local/sbin/logsieve -o)"
+    backlog="$(podman exec -u logcheck "$report_host" /usr/local/sbin/logsieve -o)"
     echo "   $(printf '%s\n' "$backlog" | grep -c . || true) report lines, not shown"
 
     echo "== Logging a few lines on the hosts"
@@ -88,6 +88,7 @@ up() {
         podman exec "$name" sh -c '
             logger -t CRON -i -p authpriv.info "pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)"
             logger -t sshd -i -p authpriv.info "Accepted password for root from 203.0.113.7 port 52113 ssh2"
+            logger -t su -i -p authpriv.notice "FAILED SU (to root) alice on pts/0"
             logger -t kernel -p kern.warning "EXT4-fs error (device sda1): htree_dirblock_to_tree:1082: inode #2: comm ls: bad entry in directory"
             logger -t backup -i -p user.err "nightly backup of /srv failed: No space left on device"
             logger -t systemd -i -p daemon.info "Started demo.service - Demo service."'
@@ -96,13 +97,14 @@ up() {
     echo "   logged on each host:"
     echo "     CRON session opened for root    (Debian's rules ignore it)"
     echo "     systemd Started demo.service     (Debian's rules ignore it)"
-    echo "     sshd Accepted password for root  (no rule explains it)"
+    echo "     sshd Accepted password for root  (Debian's server-level rules ignore it)"
+    echo "     su FAILED SU (to root)           (a security event: violations.d/su)"
     echo "     kernel EXT4-fs error             (no rule explains it)"
     echo "     backup failed                    (no rule explains it)"
 
-    echo "== The checker's report on $report_host (run as its cron job runs it, with -o)"
+    echo "== The checker's report on $report_host (as the logcheck user, with -o)"
     echo
-    podman exec "$report_host" runuser -u logcheck -- /usr/local/sbin/logsieve -o
+    podman exec -u logcheck "$report_host" /usr/local/sbin/logsieve -o
     echo
     echo "The fleet is still running: podman ps --filter name=logsieve-demo"
     echo "Inventory: $inventory    Remove it with: make demo-clean"

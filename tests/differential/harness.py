@@ -53,6 +53,8 @@ class Scratch:
         return target
 
     def conf(self, **variables):
+        # logsieve's lock in the scratch directory, so tests can run beside a real checker.
+        variables.setdefault("LOCKDIR", self.mkdir("lock"))
         text = "".join(f'{name}="{value}"\n' for name, value in variables.items())
         return self.write("logcheck.conf", text)
 

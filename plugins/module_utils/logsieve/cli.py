@@ -8,6 +8,7 @@
 import argparse
 import io
 import os
+import shutil
 import socket
 import sys
 import time
@@ -18,9 +19,11 @@ from .delivery import DeliveryError, deliver
 from .engine import Classifier
 from .lock import LockError, RunLock
 from .pipeline import classify_blocks, read_groups
-from .report import ReportError, SortedLines, read_optional, sorted_lines, write_section
+from .report import ReportError, SortedLines, read_optional, write_section
 from .rules import IGNORE_LEVELS, RuleError, RuleTree
-from .sources import JOURNAL_FIRST_RUN, FileSource, JournalSource, SourceError
+from .cursor import CursorError, remove_stale_temporaries
+from .sources import (JOURNAL_FIRST_RUN, FileSource, JournalSource, SourceError,
+                      journal_duplicated_by)
 
 USAGE = """\
 usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
@@ -115,7 +118,7 @@ def hostname(settings, options):
     return socket.gethostname().split(".")[0]
 
 
-def collect_sources(settings, options):
+def collect_sources(settings, options, debug=lambda message: None):
     """The sources to read, grouped by base name in logcheck's order, and the
     errors to report for listed files that do not exist."""
     if options.logfile:
@@ -135,10 +138,14 @@ def collect_sources(settings, options):
             entries = [fallback]
     sources = []
     errors = []
+    duplicate = journal_duplicated_by(entries, settings.get("READ_JOURNAL", "auto")) \
+        if JOURNAL in entries else None
     for entry in entries:
         if os.path.isfile(entry):
-            sources.append(FileSource(entry, settings["STATEDIR"]))
-        elif entry == JOURNAL:
+            sources.append(FileSource(entry, settings["STATEDIR"], pin_new=not options.test))
+        elif entry == JOURNAL and duplicate:
+            debug(f"journal not read: its messages are in {duplicate} (see READ_JOURNAL)")
+        elif entry == JOURNAL and shutil.which("journalctl"):
             sources.append(JournalSource(settings["STATEDIR"]))
         else:
             errors.append(f"E: File could not be read: {entry}")
@@ -165,11 +172,7 @@ def report_section(result, settings):
 def write_report(result, settings, notices, errors, out):
     """Write the report in logcheck's layout to `out` (a binary stream)."""
     summary = flag(settings, "SYSLOGSUMMARY")
-    unique = flag(settings, "SORTUNIQ")
     intro = flag(settings, "INTRO")
-
-    def ordered(lines):
-        return sorted_lines(lines, unique, settings.get("TMP"))
 
     for notice in notices:
         out.write(notice.encode("utf-8"))
@@ -181,7 +184,7 @@ def write_report(result, settings, notices, errors, out):
                               (settings["SECURITYSUBJECT"], result.violations)):
         for name, lines in sections.items():
             title = subject if name == "logcheck" else f"{subject} for {name}"
-            write_section(out, title, ordered(lines), summary)
+            write_section(out, title, lines, summary)
     write_section(out, settings["EVENTSSUBJECT"], result.events, summary)
     if intro:
         out.write(read_optional(os.path.join(settings["RULEDIR"], "footer.txt")))
@@ -198,31 +201,45 @@ def subject_line(section, host, settings, reboot):
 
 
 def run(options, debug):
+    # Everything this run creates (cursors, sort's spill files, the lock) is
+    # for the logcheck user alone.
+    os.umask(0o077)
     settings = settings_from(options)
     if os.geteuid() == 0 and not options.allow_root:
         raise RunError("logsieve should not be run as root: its state and reports belong to the "
                        "logcheck user. Use: runuser -u logcheck -- logsieve ... "
                        "(or --allow-root)")
     with RunLock(settings["LOCKDIR"]):
+        remove_stale_temporaries(settings["STATEDIR"])
         debug(f"loading rules from {settings['RULEDIR']} (level {settings['REPORTLEVEL']})")
         tree = RuleTree(settings["RULEDIR"], settings["REPORTLEVEL"])
         classifier = Classifier(tree, flag(settings, "SUPPORT_CRACKING_IGNORE"))
         debug(f"compiled {len(classifier.quiet)} rules")
-        groups, errors = collect_sources(settings, options)
-        events = SortedLines(unique=flag(settings, "SORTUNIQ"), tmpdir=settings.get("TMP"))
+        groups, errors = collect_sources(settings, options, debug)
+        unique, tmpdir = flag(settings, "SORTUNIQ"), settings.get("TMP")
+        result = None
         try:
-            result = classify_blocks(classifier, read_groups(groups), events)
+            result = classify_blocks(classifier, read_groups(groups),
+                                     lambda: SortedLines(unique=unique, tmpdir=tmpdir))
             debug(f"read {result.lines} lines")
             section = report_section(result, settings) if result.lines else None
             if result.lines == 0 and errors:
                 raise RunError("\n".join(errors))
             deliver_report(result, section, settings, options, groups, errors, debug)
         finally:
-            events.close()
+            if result is not None:
+                result.close()
+        # Only now, with the report delivered, do the cursors move.  A crash
+        # before this point reports the same lines again next time.
         if not options.test:
-            for group in groups:
-                for source in group:
-                    source.commit()
+            try:
+                for group in groups:
+                    for source in group:
+                        source.commit()
+            except OSError as error:
+                raise RunError(f"the report was delivered but a cursor could not be saved "
+                               f"({error.filename}: {error.strerror}); the next run will "
+                               f"report some lines again") from None
             debug("cursors moved")
     return 0
 
@@ -236,8 +253,12 @@ def deliver_report(result, section, settings, options, groups, errors, debug):
     if section is None:
         debug("nothing to report")
     elif options.stdout:
-        write_report(result, settings, notices, errors, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
+        try:
+            write_report(result, settings, notices, errors, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        except OSError as error:
+            raise DeliveryError(f"could not write the report to standard output: "
+                                f"{error.strerror}") from None
     else:
         buffer = io.BytesIO()
         write_report(result, settings, notices, errors, buffer)
@@ -266,7 +287,12 @@ def main(argv=None):
     try:
         return run(options, debug)
     except (RunError, ConfigError, RuleError, SourceError, LockError, DeliveryError,
-            ReportError) as error:
+            ReportError, CursorError) as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        # Anything else the system refused: say what, never a traceback; no
+        # cursor has moved unless the message says the report was delivered.
         print(f"Error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -11,12 +11,10 @@ from operator import not_
 import regex
 from re2 import _re2
 
-from .rules import Rule, RuleError, translate
+from .rules import Rule, RuleError, share_prefixes, translate
 
 # Trailing white space logcheck strips (sed 's/[[:space:]]\+$//' in the C locale).
 TRAILING_WHITESPACE = b" \t\n\v\f\r"
-_TRAILING_BYTES = frozenset(bytes([byte]) for byte in TRAILING_WHITESPACE)
-_TRAILING_PAIRS = [space + b"\n" for space in (b" ", b"\t", b"\v", b"\f", b"\r")]
 
 # Per-line time limit for the `regex` package (rules RE2 cannot run exactly).
 FALLBACK_TIMEOUT = 0.5
@@ -61,21 +59,27 @@ class CompiledRules:
         if self.rules and not self._set.Compile():
             raise RuleError(self.rules[0].path, 0, b"",
                             "the rule set is too large for RE2's memory budget")
-        self._confirm_ids = frozenset(self._confirm)
-        # The hot path: RE2's own Match when no hit ever needs confirming.
-        self.match = self._set.Match if not self._confirm else self._match_confirmed
-        if not self.rules:
-            self.match = _no_match
+        # Rule indices whose RE2 hit is only a candidate, to confirm().
+        self.unconfirmed = frozenset(self._confirm)
+        # RE2's own matcher: hits that may include unconfirmed ones.  Callers
+        # on the hot path use it directly and confirm() only the rare lines
+        # whose hits meet `unconfirmed`.
+        self.match_candidates = self._set.Match if self.rules else _no_match
+        self.match = self._match_confirmed if self._confirm else self.match_candidates
 
     def __len__(self):
         return len(self.rules)
 
     def _match_confirmed(self, line):
         hits = self._set.Match(line)
-        if hits and not self._confirm_ids.isdisjoint(hits):
-            hits = [index for index in hits
-                    if index not in self._confirm or self._confirmed(index, line)]
+        if hits and not self.unconfirmed.isdisjoint(hits):
+            hits = self.confirm(hits, line)
         return hits
+
+    def confirm(self, hits, line):
+        """`hits` without the approximate ones the `regex` package rejects."""
+        return [index for index in hits
+                if index not in self._confirm or self._confirmed(index, line)]
 
     def matches(self, line):
         return bool(self.match(line))
@@ -139,19 +143,57 @@ def strip_line(line):
 class Classification:
     """Where the lines of one run belong, in input order (not yet sorted).
 
-    `attack` and `violations` map a rule file name to its lines; `events` are
-    the lines no rule explains.  Lines are kept as read (before trailing white
-    space is stripped) because logcheck sorts them before stripping.
+    `attack` and `violations` map a rule file name to its section's lines;
+    `events` are the lines no rule explains.  Lines are kept as read (before
+    trailing white space is stripped) because logcheck sorts them before
+    stripping.  Sections are made by `new_section` (a list, or the report's
+    SortedLines, which streams to sort(1) so memory stays bounded).
     """
 
-    def __init__(self, events=None):
+    def __init__(self, events=None, new_section=list):
+        self.new_section = new_section
+        self.events = events if events is not None else new_section()
         self.attack = {}
         self.violations = {}
-        self.events = events if events is not None else []  # list, or a SortedSpool
+        # Violations sections as they are when some attack alert was found:
+        # logcheck then drops lines that also match a cracking rule.
+        self._violations_after_attack = {}
         self.lines = 0
-        # (line, indices of the rules that matched) of lines some cracking or
-        # violations rule matched, until finish() places them
-        self.candidates = []
+
+    def add_placed(self, placed):
+        """Add lines placed by Classifier.place(): (line, attack section names,
+        violations section names, whether a cracking rule matched the line)."""
+        batches = {}  # (which sections, name) -> lines, to add in one go
+        for line, attack_names, violation_names, cracking_hit in placed:
+            for name in attack_names:
+                batches.setdefault(("attack", name), []).append(line)
+            for name in violation_names:
+                batches.setdefault(("violations", name), []).append(line)
+                if not cracking_hit:
+                    batches.setdefault(("_violations_after_attack", name), []).append(line)
+        for (which, name), lines in batches.items():
+            sections = getattr(self, which)
+            if name not in sections:
+                sections[name] = self.new_section()
+            sections[name].extend(lines)
+
+    def finish(self):
+        """Settle the sections once every line is in; sections sorted by name."""
+        if self.attack:
+            self.violations, dropped = self._violations_after_attack, self.violations
+        else:
+            dropped = self._violations_after_attack
+        for section in dropped.values():
+            getattr(section, "close", lambda: None)()
+        self._violations_after_attack = {}
+        self.attack = dict(sorted(self.attack.items()))
+        self.violations = dict(sorted(self.violations.items()))
+        return self
+
+    def close(self):
+        for section in [self.events, *self.attack.values(), *self.violations.values(),
+                        *self._violations_after_attack.values()]:
+            getattr(section, "close", lambda: None)()
 
 
 class Classifier:
@@ -171,100 +213,114 @@ class Classifier:
         self.cracking_ignore = (tree.cracking_ignore or {}) if support_cracking_ignore else None
         self.violations_ignore = tree.violations_ignore or {}
 
-        raise_rules, self._raise_tags = _tagged(
+        raise_rules, raise_tags = _tagged(
             [("cracking", tree.cracking), ("violations", tree.violations)])
-        ignore_rules, ignore_tags = _tagged([("ignore", tree.ignore)])
         self._raise_count = len(raise_rules)
-        self._tags = self._raise_tags + ignore_tags
-        self.quiet = CompiledRules(raise_rules + ignore_rules)
+        # Which ignore rule matched never matters, so ignore rules with the same
+        # syslog prefix share one pattern: a much smaller, faster RE2 program.
+        ignore_rules = [rule for _, rules in sorted((tree.ignore or {}).items()) for rule in rules]
+        shared = [Rule(pattern, members[0].path, members[0].line)
+                  for pattern, members in share_prefixes(ignore_rules)]
+        self._tags = raise_tags + [("ignore", "")] * len(shared)
+        try:
+            self.quiet = CompiledRules(raise_rules + shared)
+        except RuleError:
+            CompiledRules(raise_rules + ignore_rules)  # names the rule itself
+            raise
         side_rules, self._side_tags = _tagged(
             [("cracking-ignore", self.cracking_ignore),
              ("violations-ignore", self.violations_ignore)])
         self.side = CompiledRules(side_rules)
+        self._placements = {}  # place()'s cache
+        # Hits that need a closer look: raise rules, and approximate ones.
+        self._attention = frozenset(range(self._raise_count)) | self.quiet.unconfirmed
 
     def classify_text(self, text):
         """Classify the lines of `text` (bytes of whole lines joined by
-        newlines).  Returns (lines read, events, candidates): the lines no rule
-        matches, and (line, rule indices) for lines some raise rule matches.
-        Lines are returned as read; they are stripped when written."""
+        newlines).  Returns (lines read, events, placed): the lines no rule
+        matches, and place() for each line some raise rule matches.  Lines are
+        returned as read; they are stripped when written."""
         lines = text.split(b"\n")
-        if any(pair in text for pair in _TRAILING_PAIRS) or text[-1:] in _TRAILING_BYTES:
-            stripped = [line.rstrip(TRAILING_WHITESPACE) for line in lines]
-        else:
-            stripped = lines  # the common case: nothing to strip
+        # rstrip() returns the line itself when there is nothing to strip.
+        stripped = [line.rstrip(TRAILING_WHITESPACE) for line in lines]
         return len(lines), *self._classify(lines, stripped)
 
     def _classify(self, lines, stripped):
-        # The hot path: the per-line loop runs in C (map, compress).
-        hits = list(map(self.quiet.match, stripped))
+        # The hot path: every per-line step runs in C (map, compress); Python
+        # code runs only for the rare lines a raise rule or an approximate
+        # (back-reference) rule matched.
+        hits = list(map(self.quiet.match_candidates, stripped))
+        attention = self._attention
+        placed = []
+        for index in compress(range(len(lines)), map(not_, map(attention.isdisjoint, hits))):
+            line_hits = hits[index]
+            if not self.quiet.unconfirmed.isdisjoint(line_hits):
+                line_hits = hits[index] = self.quiet.confirm(line_hits, stripped[index])
+            if line_hits and min(line_hits) < self._raise_count:
+                placed.append(self.place(lines[index], stripped[index], line_hits))
         events = list(compress(lines, map(not_, hits)))
-        candidates = []
-        raise_count = self._raise_count
-        if raise_count:
-            for index in compress(range(len(lines)), hits):
-                if min(hits[index]) < raise_count:
-                    candidates.append((lines[index], hits[index]))
-        return events, candidates
+        return events, placed
 
     def classify(self, lines, result=None):
-        """Sort `lines` (an iterable of bytes without newline) into `result`."""
+        """Classify an iterable of lines into `result` and settle its sections."""
         result = result if result is not None else Classification()
         lines = list(lines)
-        events, candidates = self._classify(
-            lines, [line.rstrip(TRAILING_WHITESPACE) for line in lines])
+        events, placed = self._classify(lines, [line.rstrip(TRAILING_WHITESPACE) for line in lines])
         result.events.extend(events)
-        result.candidates.extend(candidates)
+        result.add_placed(placed)
         result.lines += len(lines)
-        return result
+        return result.finish()
 
-    def finish(self, result):
-        """Place the candidates into their attack and violations sections."""
-        candidates, result.candidates = result.candidates, []
-        attack = {}
-        violations = {}
-        placed = []
-        for line, hits in candidates:
-            matched = {}
-            for index in hits:
-                kind, name = self._tags[index]
-                matched.setdefault(kind, set()).add(name)
-            side = {}
-            for index in self.side.match(line.rstrip(TRAILING_WHITESPACE)):
-                kind, name = self._side_tags[index]
-                side.setdefault(kind, set()).add(name)
-            placed.append((line, matched, side))
+    def place(self, line, stripped, hits):
+        """The sections logcheck's greplogoutput() puts a line in that some
+        cracking or violations rule matched: (line, attack section names,
+        violations section names, whether a cracking rule matched it).
 
+        Whether violations lines that also match a cracking rule are dropped
+        depends on whether any attack alert was found at all: the
+        Classification decides that at the end."""
+        key = (frozenset(hits), frozenset(self.side.match(stripped)))
+        sections = self._placements.get(key)
+        if sections is None:
+            sections = self._placements[key] = self._sections(*key)
+        return (line, *sections)
+
+    def _sections(self, hits, side_hits):
+        """(attack names, violations names, cracking rule matched) for a line
+        matched by the rules `hits` of the quiet set and `side_hits` of the
+        side set.  Depends on nothing else, so place() caches it."""
+        matched = {}
+        for index in hits:
+            kind, name = self._tags[index]
+            matched.setdefault(kind, set()).add(name)
+        side = {}
+        for index in side_hits:
+            kind, name = self._side_tags[index]
+            side.setdefault(kind, set()).add(name)
+        cracking = matched.get("cracking", set())
+        attack_names = ()
         if self.tree.cracking is not None:
-            for line, matched, side in placed:
-                for name in sorted(matched.get("cracking", ())):
-                    if not self._filtered(name, matched.get("cracking", set()),
-                                          self.tree.cracking,
-                                          side.get("cracking-ignore") if self.cracking_ignore
-                                          is not None else None,
-                                          higher=False):
-                        attack.setdefault(name, []).append(line)
-        found_attack = bool(attack)
+            cracking_ignored = side.get("cracking-ignore") if self.cracking_ignore is not None \
+                else None
+            attack_names = tuple(
+                name for name in sorted(cracking)
+                if not self._filtered(name, cracking, self.tree.cracking, cracking_ignored))
+        violation_names = ()
         if self.tree.violations is not None:
-            for line, matched, side in placed:
-                higher = found_attack and bool(matched.get("cracking"))
-                for name in sorted(matched.get("violations", ())):
-                    if not self._filtered(name, matched.get("violations", set()),
-                                          self.tree.violations,
-                                          side.get("violations-ignore", set()),
-                                          higher=higher):
-                        violations.setdefault(name, []).append(line)
-        result.attack = dict(sorted(attack.items()))
-        result.violations = dict(sorted(violations.items()))
-        return result
+            violations = matched.get("violations", set())
+            violation_names = tuple(
+                name for name in sorted(violations)
+                if not self._filtered(name, violations, self.tree.violations,
+                                      side.get("violations-ignore", set())))
+        return attack_names, violation_names, bool(cracking)
 
     @staticmethod
-    def _filtered(name, raised_by, raise_files, ignored_by, higher):
+    def _filtered(name, raised_by, raise_files, ignored_by):
         """Whether logcheck's greplogoutput() drops a line raised by file `name`.
 
         raised_by: raise files of this kind that match the line;
         ignored_by: names of the paired ignore directory's files that match it
-        (None when there is no ignore directory); higher: the line is already
-        reported in a higher section (violations after an attack alert).
+        (None when there is no ignore directory).
         """
         if ignored_by is not None:
             if name in ignored_by or f"logcheck-{name}" in ignored_by:
@@ -277,8 +333,6 @@ class Classifier:
             if any(other in raised_by for other in raise_files
                    if not other.startswith("logchec")):
                 return True
-        if higher:
-            return True
         if ignored_by:
             if "local" in ignored_by or any(n.startswith("local-") for n in ignored_by):
                 return True

@@ -22,8 +22,8 @@ _worker_classifier = None  # set in the parent before forking
 def _classify_packed(classifier, text):
     """classify_text() with the events joined into one bytes object, which
     crosses the process boundary far cheaper than a list of lines."""
-    count, events, candidates = classifier.classify_text(text)
-    return count, b"\n".join(events), len(events), candidates
+    count, events, placed = classifier.classify_text(text)
+    return count, b"\n".join(events), len(events), placed
 
 
 def _classify_in_worker(text):
@@ -31,6 +31,10 @@ def _classify_in_worker(text):
 
 
 def default_workers():
+    """One worker per usable CPU (at most MAX_WORKERS); LOGSIEVE_WORKERS overrides."""
+    configured = os.environ.get("LOGSIEVE_WORKERS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
 
 
@@ -58,21 +62,22 @@ def read_groups(groups):
             itertools.chain.from_iterable(source.chunks() for source in group))
 
 
-def classify_blocks(classifier, blocks, events, workers=None):
-    """Classify text blocks into a Classification whose events go to `events`
-    (a SortedLines)."""
+def classify_blocks(classifier, blocks, new_section, workers=None):
+    """Classify text blocks into a Classification whose sections are made by
+    `new_section` (the report's SortedLines)."""
     global _worker_classifier
     workers = default_workers() if workers is None else workers
-    result = Classification(events=events)
+    result = Classification(new_section=new_section)
+    events = result.events
     in_flight = collections.deque()
     pool = None
 
     def collect(outcome):
-        count, events_text, event_count, candidates = outcome
+        count, events_text, event_count, placed = outcome
         result.lines += count
         if event_count:
             events.write_text(events_text, event_count)
-        result.candidates.extend(candidates)
+        result.add_placed(placed)
 
     try:
         for number, text in enumerate(blocks):
@@ -88,9 +93,12 @@ def classify_blocks(classifier, blocks, events, workers=None):
                 collect(in_flight.popleft().get())
         while in_flight:
             collect(in_flight.popleft().get())
+    except BaseException:
+        result.close()  # no sort(1) left behind
+        raise
     finally:
         if pool is not None:
             pool.terminate()
             pool.join()
         _worker_classifier = None
-    return classifier.finish(result)
+    return result.finish()

@@ -15,9 +15,19 @@ import subprocess
 
 from .engine import TRAILING_WHITESPACE
 
-SORT_BUFFER = "32M"
+SORT_BUFFER = "16M"  # sort(1) spills to temporary files beyond this
 BLOCK_SIZE = 1 << 20
-_TRAILING_PAIRS = [space + b"\n" for space in (b" ", b"\t", b"\v", b"\f", b"\r")]
+
+
+# Every white space byte but newline, mapped to CR: one search then finds a
+# line that ends in any of them.
+_BLANKS_TO_CR = bytes.maketrans(b" \t\v\f", b"\r\r\r\r")
+
+
+def has_trailing_whitespace(text):
+    """Whether a line of `text` (lines joined by newlines) ends in white space."""
+    marked = text.translate(_BLANKS_TO_CR)
+    return b"\r\n" in marked or marked.endswith(b"\r")
 
 
 class ReportError(Exception):
@@ -82,16 +92,10 @@ class SortedLines:
             self._process = None
 
 
-def sorted_lines(lines, unique=False, tmpdir=None):
-    ordered = SortedLines(unique, tmpdir)
-    ordered.extend(list(lines))
-    return ordered
-
-
 def stripped_blocks(blocks):
     """Blocks with trailing white space removed from every line."""
     for block in blocks:
-        if any(pair in block for pair in _TRAILING_PAIRS):
+        if has_trailing_whitespace(block[:-1]):
             block = b"\n".join(line.rstrip(TRAILING_WHITESPACE)
                                for line in block[:-1].split(b"\n")) + b"\n"
         yield block

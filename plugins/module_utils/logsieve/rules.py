@@ -8,6 +8,7 @@ pattern for the `regex` package.  Python's `re` is never used for rules: it
 reads `[[:digit:]]` as a set of characters.
 """
 
+import functools
 import os
 import re
 import stat
@@ -149,11 +150,17 @@ class RuleTree:
 class Translation:
     re2: bytes              # pattern for RE2; an over-approximation when exact is False
     exact: bool             # RE2 alone decides; otherwise confirm with `fallback`
-    fallback: bytes = b""   # pattern for the `regex` package when not exact
+    fallback: bytes = b""   # pattern for the `regex` package
+    alternation: bool = False  # has a '|' outside any parentheses
 
 
 _POSIX_CLASSES = {b"alnum", b"alpha", b"blank", b"cntrl", b"digit", b"graph",
                   b"lower", b"print", b"punct", b"space", b"upper", b"xdigit"}
+
+
+# A bracket expression of plain characters and [:class:] items means the same
+# to RE2 as to POSIX, and needs no work.
+_SIMPLE_BRACKET = re.compile(rb"\[\^?\]?(?:[^\]\[\\]|\[:([a-z]+):\])*\]")
 
 
 def _bracket(pattern, start):
@@ -162,6 +169,10 @@ def _bracket(pattern, start):
     Returns (end index after ']', body for RE2 / `regex`).  In POSIX brackets a
     backslash is an ordinary character and ']' first is a literal.
     """
+    simple = _SIMPLE_BRACKET.match(pattern, start)
+    if simple and all(name in _POSIX_CLASSES
+                      for name in re.findall(rb"\[:([a-z]+):\]", simple.group())):
+        return simple.end(), simple.group()
     index = start + 1
     out = bytearray(b"[")
     if index < len(pattern) and pattern[index:index + 1] == b"^":
@@ -203,8 +214,10 @@ def _bracket(pattern, start):
 _PLAIN_RUN = re.compile(rb"[^\\\[{}*+?()|^$.]+")
 
 
+@functools.lru_cache(maxsize=8192)
 def translate(pattern):
     """Translate one POSIX ERE (GNU grep -E dialect) into a Translation."""
+    alternation = False
     re2_out = bytearray()
     fallback_out = bytearray()
     exact = True
@@ -302,6 +315,7 @@ def translate(pattern):
             depth -= 1
             after_operand = True
         elif char in (b"|", b"^"):
+            alternation = alternation or (char == b"|" and depth == 0)
             after_operand = False
         elif char == b"}":
             char = b"\\}"
@@ -313,4 +327,58 @@ def translate(pattern):
         index += 1
     if depth:
         raise ValueError("unmatched ( in rule")
-    return Translation(bytes(re2_out), exact, bytes(fallback_out))
+    return Translation(bytes(re2_out), exact, bytes(fallback_out), alternation)
+
+
+# --- Sharing the syslog prefix ---------------------------------------------------
+
+# `^(TIMESTAMP FORMS) [HOST CHARACTERS]+ `: a group without nested groups,
+# then the host name's bracket expression (lexing the rule's own text).
+_BRACKET_TEXT = rb"\[\^?\]?(?:[^\]\[\\]|\[:[a-z]+:\])*\]"
+_HOST_PREFIX = re.compile(rb"\^\((?:[^()\\\[\]]|\\.|" + _BRACKET_TEXT + rb")*\) "
+                          + _BRACKET_TEXT + rb"\+ ")
+
+
+def split_host_prefix(pattern):
+    """Split `^(TIMESTAMPS) [HOSTCHARS]+ REST` into (prefix, REST), or None.
+
+    Most logcheck rules start with one of a few such prefixes.  Rules with the
+    same prefix can share it: `P(R1|R2)` means exactly `PR1|PR2`, as long as a
+    rule has no top-level `|` and REST does not start with a repetition.
+    """
+    prefix = _HOST_PREFIX.match(pattern)
+    if not prefix:
+        return None
+    rest = pattern[prefix.end():]
+    try:
+        translation = translate(pattern)
+    except ValueError:
+        return None
+    if translation.alternation or rest[:1] in (b"*", b"+", b"?", b"{"):
+        return None
+    return prefix.group(), rest
+
+
+def share_prefixes(rules):
+    """Group rules by shared syslog prefix.
+
+    Returns a list of (pattern, members): a pattern combining the members'
+    alternatives behind their common prefix, or a rule's own pattern when it
+    stands alone.  Rules that need the `regex` package are never combined.
+    """
+    groups = {}
+    alone = []
+    for rule in rules:
+        parts = split_host_prefix(rule.pattern)
+        if parts is None or not translate(rule.pattern).exact:
+            alone.append((rule.pattern, [rule]))
+            continue
+        groups.setdefault(parts[0], []).append((parts[1], rule))
+    combined = []
+    for prefix, members in groups.items():
+        if len(members) == 1:
+            combined.append((members[0][1].pattern, [members[0][1]]))
+        else:
+            pattern = prefix + b"(" + b"|".join(rest for rest, _ in members) + b")"
+            combined.append((pattern, [rule for _, rule in members]))
+    return combined + alone

@@ -1,0 +1,202 @@
+"""Throughput and memory of logsieve against Debian's logcheck, in the same run.
+
+    python -m benchmarks.run [--lines 1000000] [--check]
+
+Generates a log shaped like an untuned server's (about half the lines are
+unknown to the rules), then runs, on the same log, rules and configuration
+(Debian's logcheck-database at server level):
+
+  * Debian's logcheck as the `logcheck` user in C.UTF-8 (a default Debian
+    install, as cron runs it) and in the C locale (its fastest setting);
+  * logsieve, whose peak memory is that of its whole process tree (workers
+    and sort(1) included: the sum of proportional set sizes), sampled every 10 ms;
+  * logsieve again on a log three times larger, to show memory does not grow
+    with the log.
+
+It checks that the reports are identical and prints times and ratios.  With
+--check it exits non-zero when logsieve is less than 100x faster than
+logcheck in C.UTF-8, less than 30x faster in C, or above 150 MB.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchmarks import corpus
+
+LOGCHECK = "/usr/sbin/logcheck"
+MEMORY_LIMIT_MB = 150
+RATIO_UTF8 = 100
+RATIO_C = 30
+
+
+def write_log(path, count, unknown):
+    with open(path, "w", encoding="utf-8") as handle:
+        batch = []
+        for line in corpus.lines(count, unknown):
+            batch.append(line)
+            if len(batch) >= 10000:
+                handle.write("\n".join(batch) + "\n")
+                batch = []
+        if batch:
+            handle.write("\n".join(batch) + "\n")
+    os.chmod(path, 0o644)
+
+
+def tree_pss_kb(root_pid):
+    """Memory of a process and all its descendants, in KiB: the sum of their
+    proportional set sizes (pages shared after fork(), such as the compiled
+    rules, are counted once, split between the processes sharing them)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+        except (OSError, IndexError):
+            continue
+    total = 0
+    pending = [root_pid]
+    while pending:
+        pid = pending.pop()
+        pending.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total
+
+
+def timed(command, sample_memory=False):
+    """Run a command; return (wall seconds, CPU seconds of its whole process
+    tree, peak tree memory in MiB or None, stdout)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        process = subprocess.Popen(command, stdout=out, stderr=err)
+        peak = 0
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if sample_memory:
+                peak = max(peak, tree_pss_kb(process.pid))
+            time.sleep(0.01)
+        elapsed = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"{command[0]} failed ({process.returncode}): "
+                             f"{err.read().decode(errors='replace')}")
+        out.seek(0)
+        cpu = usage.ru_utime + usage.ru_stime
+        return elapsed, cpu, (peak / 1024 if sample_memory else None), out.read()
+
+
+def logcheck_command(locale, log, rules, conf, statedir):
+    return ["runuser", "-u", "logcheck", "--", "env", f"LC_ALL={locale}", "TMP=/tmp",
+            LOGCHECK, "-c", conf, "-r", rules, "-S", statedir, "-o", "-t", "-l", log]
+
+
+def logsieve_command(log, rules, conf, statedir):
+    return [sys.executable, "-m", "logsieve.cli", "--allow-root",
+            "-c", conf, "-r", rules, "-S", statedir, "-o", "-t", "-l", log]
+
+
+def report_lines(report):
+    return sum(1 for line in report.split(b"\n") if line[:3] in (b"Nov", b"202"))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--unknown", type=float, default=0.53,
+                        help="fraction of lines drawn from reported templates")
+    parser.add_argument("--check", action="store_true", help="fail below the required ratios")
+    options = parser.parse_args(argv)
+    if not os.path.exists(LOGCHECK):
+        raise SystemExit("Debian's logcheck is needed: apt-get install logcheck logcheck-database")
+
+    work = tempfile.mkdtemp(prefix="logsieve-bench-", dir="/var/tmp")
+    os.chmod(work, 0o755)
+    try:
+        rules = os.path.join(work, "rules")
+        shutil.copytree("/etc/logcheck", rules)
+        for directory, _, files in os.walk(rules):
+            os.chmod(directory, 0o755)
+            for name in files:
+                os.chmod(os.path.join(directory, name), 0o644)
+        rule_count = sum(1 for directory in ("ignore.d.server", "ignore.d.paranoid",
+                                             "violations.d", "cracking.d")
+                         for name in os.listdir(os.path.join(rules, directory))
+                         for line in open(os.path.join(rules, directory, name), "rb")
+                         if line.strip() and not line.startswith(b"#"))
+        conf = os.path.join(work, "logcheck.conf")
+        with open(conf, "w") as handle:
+            handle.write(f'REPORTLEVEL="server"\nLOCKDIR="{work}/lock"\n')
+        os.chmod(conf, 0o644)
+        statedir = os.path.join(work, "state")
+        os.mkdir(statedir)
+        os.chmod(statedir, 0o777)
+        log = os.path.join(work, "syslog")
+        big_log = os.path.join(work, "syslog.big")
+        write_log(log, options.lines, options.unknown)
+        write_log(big_log, 3 * options.lines, options.unknown)
+        size_mb = os.path.getsize(log) / 2 ** 20
+        print(f"log: {options.lines} lines, {size_mb:.0f} MiB; rules: {rule_count} "
+              f"(Debian logcheck-database, server level)", flush=True)
+
+        sieve_seconds, sieve_cpu, sieve_peak, sieve_report = timed(
+            logsieve_command(log, rules, conf, statedir), sample_memory=True)
+        reported = report_lines(sieve_report)
+        print(f"logsieve            {sieve_seconds:8.2f} s  (CPU {sieve_cpu:7.2f} s)   "
+              f"peak memory {sieve_peak:6.1f} MiB   reported {reported} lines "
+              f"({100 * reported / options.lines:.0f}% unknown)", flush=True)
+        big_seconds, big_cpu, big_peak, _ = timed(
+            logsieve_command(big_log, rules, conf, statedir), sample_memory=True)
+        print(f"logsieve (3x log)   {big_seconds:8.2f} s  (CPU {big_cpu:7.2f} s)   "
+              f"peak memory {big_peak:6.1f} MiB", flush=True)
+        utf8_seconds, utf8_cpu, _, utf8_report = timed(
+            logcheck_command("C.UTF-8", log, rules, conf, statedir))
+        print(f"logcheck C.UTF-8    {utf8_seconds:8.2f} s  (CPU {utf8_cpu:7.2f} s)", flush=True)
+        c_seconds, c_cpu, _, c_report = timed(logcheck_command("C", log, rules, conf, statedir))
+        print(f"logcheck C          {c_seconds:8.2f} s  (CPU {c_cpu:7.2f} s)", flush=True)
+
+        same = sieve_report == c_report == utf8_report
+        ratio_utf8 = utf8_seconds / sieve_seconds
+        ratio_c = c_seconds / sieve_seconds
+        print(f"reports identical: {'yes' if same else 'NO'}")
+        print(f"speed-up vs logcheck C.UTF-8: {ratio_utf8:6.1f}x (required {RATIO_UTF8}x); "
+              f"in CPU time {utf8_cpu / sieve_cpu:6.1f}x")
+        print(f"speed-up vs logcheck C:       {ratio_c:6.1f}x (required {RATIO_C}x); "
+              f"in CPU time {c_cpu / sieve_cpu:6.1f}x")
+        print(f"peak memory: {max(sieve_peak, big_peak):.1f} MiB (limit {MEMORY_LIMIT_MB} MiB)")
+        failures = []
+        if not same:
+            failures.append("reports differ")
+        if options.check:
+            if ratio_utf8 < RATIO_UTF8:
+                failures.append(f"only {ratio_utf8:.1f}x faster than logcheck in C.UTF-8")
+            if ratio_c < RATIO_C:
+                failures.append(f"only {ratio_c:.1f}x faster than logcheck in C")
+            if max(sieve_peak, big_peak) > MEMORY_LIMIT_MB:
+                failures.append("peak memory above the limit")
+        if failures:
+            print("FAILED: " + "; ".join(failures))
+            return 1
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
