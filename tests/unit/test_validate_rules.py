@@ -244,3 +244,20 @@ def test_module_passes_in_check_mode(tmp_path, collections_path, samples):
     assert result["errors"] == []
     assert result["rule_warnings"][0]["line"] == 2
     assert any("matches none" in warning for warning in result["warnings"])
+
+
+@pytest.mark.parametrize("plugin, kind, words", [
+    ("logsieve.logcheck.validate_rules", "module", ["must_ignore", "must_report", "rule_hits"]),
+    ("logsieve.logcheck.ere_escape", "filter", ["newline"]),
+    ("logsieve.logcheck.ere_alternatives", "filter", ["empty"]),
+    ("logsieve.logcheck.rule_problem", "filter", ["staging_dir"]),
+])
+def test_documentation_renders(collections_path, plugin, kind, words):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1")
+    ansible_doc = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
+    completed = subprocess.run([ansible_doc, "-t", kind, plugin], env=env,
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert "ERROR" not in completed.stderr
+    for word in words:
+        assert word in completed.stdout
