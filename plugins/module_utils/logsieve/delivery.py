@@ -23,7 +23,6 @@ import smtplib
 import socket
 import ssl
 import subprocess
-import sys
 import tempfile
 from email.message import EmailMessage
 
@@ -184,15 +183,9 @@ def send_with_smtp(message, host, port, starttls=False, user="", password="", se
         raise DeliveryError(f"SMTP server refused recipients: {', '.join(refused)}")
 
 
-def deliver(report, subject, settings, to_stdout=False):
-    """Deliver `report` (bytes) as configured in `settings` (logcheck.conf variables)."""
-    if to_stdout:
-        try:
-            sys.stdout.buffer.write(report)
-            sys.stdout.buffer.flush()
-        except OSError as error:
-            raise DeliveryError(f"could not write the report: {error.strerror}") from None
-        return
+def deliver(report, subject, settings):
+    """Deliver `report` (bytes) as configured in `settings` (logcheck.conf
+    variables).  With -o the command line writes the report itself."""
     method = settings.get("DELIVERY", "sendmail")
     sender = settings.get("SMTP_FROM", "")
     if method == "smtp" and not sender:

@@ -201,9 +201,9 @@ class Classifier:
 
     One RE2 set holds every ignore, cracking and violations rule.  A line no rule
     matches is a system event (the common case: one RE2 call).  A line some
-    cracking or violations rule matches is kept as a candidate and placed in
-    its sections once all lines are read, since whether cracking alerts were
-    found changes how violations are filtered.
+    cracking or violations rule matches is placed in its sections at once; the
+    Classification settles violations at the end, since whether any attack
+    alert was found changes how they are filtered.
     """
 
     def __init__(self, tree, support_cracking_ignore=False):
@@ -260,16 +260,6 @@ class Classifier:
                 placed.append(self.place(lines[index], stripped[index], line_hits))
         events = list(compress(lines, map(not_, hits)))
         return events, placed
-
-    def classify(self, lines, result=None):
-        """Classify an iterable of lines into `result` and settle its sections."""
-        result = result if result is not None else Classification()
-        lines = list(lines)
-        events, placed = self._classify(lines, [line.rstrip(TRAILING_WHITESPACE) for line in lines])
-        result.events.extend(events)
-        result.add_placed(placed)
-        result.lines += len(lines)
-        return result.finish()
 
     def place(self, line, stripped, hits):
         """The sections logcheck's greplogoutput() puts a line in that some
