@@ -12,17 +12,9 @@ import os
 import pytest
 
 from benchmarks import corpus
-from tests.differential.harness import Scratch, assert_same_report, compare, require_logcheck
+from tests.differential.harness import assert_same_report, compare
 
 LEVELS = ["paranoid", "server", "workstation"]
-
-
-@pytest.fixture
-def scratch():
-    require_logcheck()
-    directory = Scratch()
-    yield directory
-    directory.cleanup()
 
 
 def realistic_log(count=6000, seed=7, unknown=0.5):

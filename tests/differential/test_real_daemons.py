@@ -15,7 +15,7 @@ import re
 import pytest
 
 from tests.differential import real_daemons
-from tests.differential.harness import Scratch, assert_same_report, compare, require_logcheck
+from tests.differential.harness import assert_same_report, compare
 
 LEVELS = ["paranoid", "server", "workstation"]
 
@@ -50,14 +50,6 @@ def corpus():
         return real_daemons.corpus()
     except real_daemons.CorpusError as error:
         pytest.fail(f"real-daemon corpus unavailable: {error}", pytrace=False)
-
-
-@pytest.fixture
-def scratch():
-    require_logcheck()
-    directory = Scratch()
-    yield directory
-    directory.cleanup()
 
 
 def read(path):
