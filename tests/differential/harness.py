@@ -58,6 +58,13 @@ class Scratch:
         text = "".join(f'{name}="{value}"\n' for name, value in variables.items())
         return self.write("logcheck.conf", text)
 
+    def compare(self, rules, log, locale="C", **settings):
+        """Both checkers on `log` with `rules` and a logcheck.conf of `settings`
+        (`-o -t`: report to standard output, cursors left alone)."""
+        conf = self.conf(**settings)
+        return compare(["-c", conf, "-r", rules, "-S", self.statedir, "-o", "-t", "-l", log],
+                       locale)
+
     def cleanup(self):
         shutil.rmtree(self.path, ignore_errors=True)
 

@@ -12,7 +12,7 @@ import os
 import pytest
 
 from benchmarks import corpus
-from tests.differential.harness import assert_same_report, compare
+from tests.differential.harness import assert_same_report
 
 LEVELS = ["paranoid", "server", "workstation"]
 
@@ -64,9 +64,7 @@ def adversarial_log():
 def test_debian_rules_realistic_log(scratch, level):
     rules = scratch.copy_rules()
     log = scratch.write("syslog", realistic_log())
-    conf = scratch.conf(REPORTLEVEL=level)
-    reference, candidate = compare(["-c", conf, "-r", rules, "-S", scratch.statedir,
-                                    "-o", "-t", "-l", log])
+    reference, candidate = scratch.compare(rules, log, REPORTLEVEL=level)
     assert_same_report(reference, candidate)
     assert b"System Events" in reference.stdout
 
@@ -76,9 +74,7 @@ def test_debian_rules_realistic_log(scratch, level):
 def test_debian_rules_adversarial_log(scratch, level):
     rules = scratch.copy_rules()
     log = scratch.write("syslog", adversarial_log())
-    conf = scratch.conf(REPORTLEVEL=level)
-    reference, candidate = compare(["-c", conf, "-r", rules, "-S", scratch.statedir,
-                                    "-o", "-t", "-l", log])
+    reference, candidate = scratch.compare(rules, log, REPORTLEVEL=level)
     assert_same_report(reference, candidate)
     assert b"Security Events for su" in reference.stdout
 
@@ -94,9 +90,7 @@ def test_configuration_variants(scratch, settings):
     rules = scratch.copy_rules()
     scratch.write("rules/footer.txt", "-- \nfooter of the report\n")
     log = scratch.write("syslog", realistic_log(3000, seed=11) + adversarial_log())
-    conf = scratch.conf(REPORTLEVEL="server", **settings)
-    reference, candidate = compare(["-c", conf, "-r", rules, "-S", scratch.statedir,
-                                    "-o", "-t", "-l", log])
+    reference, candidate = scratch.compare(rules, log, REPORTLEVEL="server", **settings)
     assert_same_report(reference, candidate)
 
 
@@ -158,9 +152,8 @@ def custom_log():
 def test_custom_rule_tree(scratch, level, cracking_ignore):
     tree = custom_tree(scratch, cracking_ignore=True)
     log = scratch.write("syslog", custom_log())
-    conf = scratch.conf(REPORTLEVEL=level, SUPPORT_CRACKING_IGNORE=cracking_ignore)
-    reference, candidate = compare(["-c", conf, "-r", tree, "-S", scratch.statedir,
-                                    "-o", "-t", "-l", log])
+    reference, candidate = scratch.compare(tree, log, REPORTLEVEL=level,
+                                           SUPPORT_CRACKING_IGNORE=cracking_ignore)
     assert_same_report(reference, candidate)
     assert b"Security Alerts" in reference.stdout
     assert b"Security Events" in reference.stdout
@@ -172,7 +165,5 @@ def test_utf8_locale_on_valid_utf8(scratch):
     rules = scratch.copy_rules()
     text = realistic_log(3000, seed=5) + "Nov 21 07:44:38 web1 app[1]: café naïve 日本\n".encode()
     log = scratch.write("syslog", text)
-    conf = scratch.conf(REPORTLEVEL="server")
-    reference, candidate = compare(["-c", conf, "-r", rules, "-S", scratch.statedir,
-                                    "-o", "-t", "-l", log], locale="C.UTF-8")
+    reference, candidate = scratch.compare(rules, log, locale="C.UTF-8", REPORTLEVEL="server")
     assert_same_report(reference, candidate)

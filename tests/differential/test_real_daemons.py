@@ -15,7 +15,7 @@ import re
 import pytest
 
 from tests.differential import real_daemons
-from tests.differential.harness import assert_same_report, compare
+from tests.differential.harness import assert_same_report
 
 LEVELS = ["paranoid", "server", "workstation"]
 
@@ -84,9 +84,7 @@ def test_corpus_file_uses_one_time_stamp_form(corpus, name):
 def test_debian_rules_real_daemon_log(corpus, scratch, name, level):
     rules = scratch.copy_rules()
     log = scratch.write(name, read(corpus[name]))
-    conf = scratch.conf(REPORTLEVEL=level)
-    reference, candidate = compare(["-c", conf, "-r", rules, "-S", scratch.statedir,
-                                    "-o", "-t", "-l", log])
+    reference, candidate = scratch.compare(rules, log, REPORTLEVEL=level)
     assert_same_report(reference, candidate)
 
 
@@ -96,7 +94,6 @@ def test_real_daemon_log_as_cron_runs_it(corpus, scratch, name):
     """C.UTF-8 (cron's locale for logcheck) and SORTUNIQ on the same real lines."""
     rules = scratch.copy_rules()
     log = scratch.write(name, read(corpus[name]))
-    conf = scratch.conf(REPORTLEVEL="server", SORTUNIQ="1")
-    reference, candidate = compare(["-c", conf, "-r", rules, "-S", scratch.statedir,
-                                    "-o", "-t", "-l", log], locale="C.UTF-8")
+    reference, candidate = scratch.compare(rules, log, locale="C.UTF-8",
+                                           REPORTLEVEL="server", SORTUNIQ="1")
     assert_same_report(reference, candidate)
