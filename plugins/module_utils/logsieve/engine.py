@@ -50,7 +50,10 @@ class CompiledRules:
             added = self._set.Add(approximation)
             if added < 0:
                 # RE2 cannot parse it: let the `regex` package decide every line.
-                confirm = _regex_or_error(rule, approximation, options)
+                reason = _re2.RE2(approximation, options).error()
+                if isinstance(reason, bytes):
+                    reason = reason.decode("utf-8", "backslashreplace")
+                confirm = _compile_fallback(rule, translate(rule.pattern).fallback, reason)
                 added = self._set.Add(b"")
             if added != index:
                 raise RuleError(rule.path, rule.line, rule.pattern, "RE2 refused the rule")
@@ -113,20 +116,13 @@ def _translate_rule(rule):
     return translation.re2, _compile_fallback(rule, translation.fallback)
 
 
-def _compile_fallback(rule, pattern):
+def _compile_fallback(rule, pattern, reason=None):
+    """The `regex` package's pattern for a rule; if it fails too, the error
+    names `reason` (RE2's, for a rule RE2 rejected) or the package's own."""
     try:
         return regex.compile(pattern, regex.ASCII)
     except regex.error as error:
-        raise RuleError(rule.path, rule.line, rule.pattern, str(error)) from None
-
-
-def _regex_or_error(rule, re2_pattern, options):
-    """For a rule RE2 rejects: the `regex` package's pattern, or RE2's reason."""
-    reason = _re2.RE2(re2_pattern, options).error()
-    try:
-        return regex.compile(translate(rule.pattern).fallback, regex.ASCII)
-    except regex.error:
-        raise RuleError(rule.path, rule.line, rule.pattern, reason) from None
+        raise RuleError(rule.path, rule.line, rule.pattern, reason or str(error)) from None
 
 
 def compile_rules(rules):
@@ -184,7 +180,7 @@ class Classification:
         else:
             dropped = self._violations_after_attack
         for section in dropped.values():
-            getattr(section, "close", lambda: None)()
+            _close(section)
         self._violations_after_attack = {}
         self.attack = dict(sorted(self.attack.items()))
         self.violations = dict(sorted(self.violations.items()))
@@ -193,7 +189,13 @@ class Classification:
     def close(self):
         for section in [self.events, *self.attack.values(), *self.violations.values(),
                         *self._violations_after_attack.values()]:
-            getattr(section, "close", lambda: None)()
+            _close(section)
+
+
+def _close(section):
+    """Sections are lists or the report's SortedLines; only the latter close."""
+    if hasattr(section, "close"):
+        section.close()
 
 
 class Classifier:
