@@ -41,9 +41,14 @@ help:
 venv: $(VENV_STAMP)
 # Reinstalled when the requirements or the checker's source change (the tests
 # and the demo's controller run the installed copy).
-$(VENV_STAMP): requirements-test.txt pyproject.toml $(wildcard $(REPO)/plugins/module_utils/logsieve/*.py)
+$(VENV_STAMP): requirements-test.txt pyproject.toml setup.py native/blockmatch.cc \
+		$(wildcard $(REPO)/plugins/module_utils/logsieve/*.py)
 	$(PYTHON) -c 'import ensurepip' 2>/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
+	@# What the block matcher (native/blockmatch.cc) is built with.
+	dpkg -s g++ python3-dev libre2-dev >/dev/null 2>&1 \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	       --no-install-recommends g++ python3-dev libre2-dev; }
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -r requirements-test.txt

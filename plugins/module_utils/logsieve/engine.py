@@ -5,13 +5,20 @@ Every caller (the command line, the Ansible module, the tests) matches through
 `CompiledRules`, so a rule means the same thing everywhere.
 """
 
-from itertools import compress
+import os
+from itertools import accumulate, compress
 from operator import not_
 
 import regex
 from re2 import _re2
 
 from .rules import Rule, RuleError, share_prefixes, translate
+
+try:
+    # The per-line loop in C++ (native/blockmatch.cc); optional at build time.
+    from ._blockmatch import RuleSet as BlockMatcher
+except ImportError:
+    BlockMatcher = None
 
 # Trailing white space logcheck strips (sed 's/[[:space:]]\+$//' in the C locale).
 TRAILING_WHITESPACE = b" \t\n\v\f\r"
@@ -34,6 +41,13 @@ def _re2_options():
     return options
 
 
+def block_matcher_enabled():
+    """Whether blocks are matched by the C++ loop: when it was built, unless
+    LOGSIEVE_BLOCKMATCH=0 asks for google-re2's per-line calls (the tests
+    compare the two)."""
+    return BlockMatcher is not None and os.environ.get("LOGSIEVE_BLOCKMATCH", "1") != "0"
+
+
 class CompiledRules:
     """A list of rules compiled once; `match(line)` gives the indices of every
     rule that matches, in one pass over the line."""
@@ -45,6 +59,7 @@ class CompiledRules:
         # index -> compiled `regex` pattern that confirms an approximate RE2 hit
         self._confirm = {}
         self.timeouts = 0
+        patterns = []  # what the set holds, in rule order
         for index, rule in enumerate(self.rules):
             approximation, confirm = _translate_rule(rule)
             added = self._set.Add(approximation)
@@ -54,7 +69,9 @@ class CompiledRules:
                 if isinstance(reason, bytes):
                     reason = reason.decode("utf-8", "backslashreplace")
                 confirm = _compile_fallback(rule, translate(rule.pattern).fallback, reason)
-                added = self._set.Add(b"")
+                approximation = b""
+                added = self._set.Add(approximation)
+            patterns.append(approximation)
             if added != index:
                 raise RuleError(rule.path, rule.line, rule.pattern, "RE2 refused the rule")
             if confirm is not None:
@@ -69,6 +86,8 @@ class CompiledRules:
         # whose hits meet `unconfirmed`.
         self.match_candidates = self._set.Match if self.rules else _no_match
         self.match = self._match_confirmed if self._confirm else self.match_candidates
+        self._block_matcher = BlockMatcher(patterns, RE2_MAX_MEM) \
+            if block_matcher_enabled() else None
 
     def __len__(self):
         return len(self.rules)
@@ -83,6 +102,31 @@ class CompiledRules:
         """`hits` without the approximate ones the `regex` package rejects."""
         return [index for index in hits
                 if index not in self._confirm or self._confirmed(index, line)]
+
+    def classify_block(self, text, attention):
+        """Match every line of `text` (whole lines joined by newlines), each
+        without its trailing white space.  Returns (lines read, events, event
+        count, noticed): `events` joins the lines no rule matched, as read;
+        `noticed` lists (line, hits, events before it) for the lines with a
+        hit on a rule flagged in `attention` (one byte per rule).  Lines
+        matched only by other rules are dropped.  Hits are candidates:
+        confirm() them."""
+        if self._block_matcher is not None:
+            return self._block_matcher.classify(text, attention)
+        # google-re2, one call per line; map() and compress() keep the loop in C.
+        lines = text.split(b"\n")
+        hits = list(map(self.match_candidates,
+                        [line.rstrip(TRAILING_WHITESPACE) for line in lines]))
+        is_event = list(map(not_, hits))
+        events = list(compress(lines, is_event))
+        flagged = frozenset(index for index, flag in enumerate(attention) if flag)
+        noticed_at = list(compress(range(len(lines)),
+                                   map(not_, map(flagged.isdisjoint, hits))))
+        noticed = []
+        if noticed_at:
+            events_before = [0, *accumulate(is_event)]
+            noticed = [(lines[index], hits[index], events_before[index]) for index in noticed_at]
+        return len(lines), b"\n".join(events), len(events), noticed
 
     def matches(self, line):
         return bool(self.match(line))
@@ -235,33 +279,29 @@ class Classifier:
         self.side = CompiledRules(side_rules)
         self._placements = {}  # place()'s cache
         # Hits that need a closer look: raise rules, and approximate ones.
-        self._attention = frozenset(range(self._raise_count)) | self.quiet.unconfirmed
+        attention = frozenset(range(self._raise_count)) | self.quiet.unconfirmed
+        self._attention = bytes(index in attention for index in range(len(self.quiet)))
 
     def classify_text(self, text):
         """Classify the lines of `text` (bytes of whole lines joined by
-        newlines).  Returns (lines read, events, placed): the lines no rule
-        matches, and place() for each line some raise rule matches.  Lines are
-        returned as read; they are stripped when written."""
-        lines = text.split(b"\n")
-        # rstrip() returns the line itself when there is nothing to strip.
-        stripped = [line.rstrip(TRAILING_WHITESPACE) for line in lines]
-        return len(lines), *self._classify(lines, stripped)
-
-    def _classify(self, lines, stripped):
-        # The hot path: every per-line step runs in C (map, compress); Python
-        # code runs only for the rare lines a raise rule or an approximate
-        # (back-reference) rule matched.
-        hits = list(map(self.quiet.match_candidates, stripped))
-        attention = self._attention
+        newlines).  Returns (lines read, events, event count, placed): the
+        lines no rule matches, joined by newlines, and place() for each line
+        some raise rule matches.  Lines are returned as read; they are
+        stripped when written."""
+        count, events, event_count, noticed = self.quiet.classify_block(text, self._attention)
         placed = []
-        for index in compress(range(len(lines)), map(not_, map(attention.isdisjoint, hits))):
-            line_hits = hits[index]
-            if not self.quiet.unconfirmed.isdisjoint(line_hits):
-                line_hits = hits[index] = self.quiet.confirm(line_hits, stripped[index])
-            if line_hits and min(line_hits) < self._raise_count:
-                placed.append(self.place(lines[index], stripped[index], line_hits))
-        events = list(compress(lines, map(not_, hits)))
-        return events, placed
+        late_events = []  # (events before it, line) for lines whose hits were all false
+        for line, hits, events_before in noticed:
+            stripped = line.rstrip(TRAILING_WHITESPACE)
+            if not self.quiet.unconfirmed.isdisjoint(hits):
+                hits = self.quiet.confirm(hits, stripped)
+            if not hits:
+                late_events.append((events_before, line))
+            elif min(hits) < self._raise_count:
+                placed.append(self.place(line, stripped, hits))
+        if late_events:
+            events, event_count = _insert_lines(events, event_count, late_events)
+        return count, events, event_count, placed
 
     def place(self, line, stripped, hits):
         """The sections logcheck's greplogoutput() puts a line in that some
@@ -329,6 +369,15 @@ class Classifier:
             if "local" in ignored_by or any(n.startswith("local-") for n in ignored_by):
                 return True
         return False
+
+
+def _insert_lines(text, count, insertions):
+    """Insert lines into `count` lines joined by newlines: `insertions` are
+    (how many of the original lines precede it, line), in input order."""
+    lines = text.split(b"\n") if count else []
+    for position, line in reversed(insertions):
+        lines.insert(position, line)
+    return b"\n".join(lines), len(lines)
 
 
 def _tagged(groups):

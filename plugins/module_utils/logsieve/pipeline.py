@@ -1,10 +1,10 @@
 """Reading the sources and classifying their lines, in parallel.
 
-The per-line cost is one RE2 call; Python's own overhead per call is what
-limits a single process, so blocks of whole lines go to worker processes
-forked after the rules are compiled (they share the compiled rules).  Results
-come back in order; at most a few blocks are in flight, so memory stays
-bounded however large the log.
+Blocks of whole lines go to worker processes forked after the rules are
+compiled (they share the compiled rules); each block comes back as one bytes
+object of events plus the few lines a raise rule matched, which is cheap to
+send between processes.  Results come back in order; at most a few blocks are
+in flight, so memory stays bounded however large the log.
 """
 
 import collections
@@ -19,15 +19,8 @@ MAX_WORKERS = 4
 _worker_classifier = None  # set in the parent before forking
 
 
-def _classify_packed(classifier, text):
-    """classify_text() with the events joined into one bytes object, which
-    crosses the process boundary far cheaper than a list of lines."""
-    count, events, placed = classifier.classify_text(text)
-    return count, b"\n".join(events), len(events), placed
-
-
 def _classify_in_worker(text):
-    return _classify_packed(_worker_classifier, text)
+    return _worker_classifier.classify_text(text)
 
 
 def default_workers():
@@ -86,7 +79,7 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
                 pool = multiprocessing.get_context("fork").Pool(workers)
                 # The first block was classified here; go on in the workers.
             if pool is None:
-                collect(_classify_packed(classifier, text))
+                collect(classifier.classify_text(text))
                 continue
             in_flight.append(pool.apply_async(_classify_in_worker, (text,)))
             if len(in_flight) > 2 * workers:
