@@ -16,6 +16,7 @@
 #include <re2/set.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -23,6 +24,20 @@ namespace {
 // Trailing white space logcheck strips (sed 's/[[:space:]]\+$//', C locale).
 inline bool IsTrailingSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+// The key of logcheck's `sort -k 1,3 -s` in the C locale: from the start of
+// the line to the end of its third field (fields are runs of non-blanks, each
+// with the blanks before it).
+inline bool IsSortBlank(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+
+std::string_view SortKey(const char* line, Py_ssize_t length) {
+  Py_ssize_t end = 0;
+  for (int field = 0; field < 3; field++) {
+    while (end < length && IsSortBlank(line[end])) end++;
+    while (end < length && !IsSortBlank(line[end])) end++;
+  }
+  return std::string_view(line, static_cast<size_t>(end));
 }
 
 struct RuleSetObject {
@@ -90,11 +105,13 @@ struct Noticed {
   std::vector<int> hits;
 };
 
-// classify(block, attention) -> (lines, events, event_count, noticed)
+// classify(block, attention) -> (lines, events, event_count, strip, order, noticed)
 //
 // block: whole lines joined by newlines (no final newline).  Each line is
 // matched without its trailing white space.  A line no rule matches is an
-// event: `events` holds them as read, joined by newlines.  A line with a hit
+// event: `events` holds them as read, joined by newlines; `strip` tells
+// whether any of them ends in white space; `order` is (first sort key, last
+// sort key, whether their keys never decrease), or None without events.  A line with a hit
 // on a rule whose byte in `attention` is non-zero is returned in `noticed` as
 // (line, hits, events_before); other matched lines are
 // ignored.  `events_before` is how many events precede the line: if its hits
@@ -115,6 +132,9 @@ PyObject* RuleSetClassify(RuleSetObject* self, PyObject* args) {
   std::string events;
   Py_ssize_t event_count = 0;
   Py_ssize_t line_count = 0;
+  int strip = 0;
+  std::string_view first_key, last_key;
+  bool in_order = true;
   std::vector<Noticed> noticed;
 
   Py_BEGIN_ALLOW_THREADS
@@ -135,6 +155,11 @@ PyObject* RuleSetClassify(RuleSetObject* self, PyObject* args) {
       if (event_count > 0) events.push_back('\n');
       events.append(text + start, static_cast<size_t>(end - start));
       event_count++;
+      strip |= stripped != end;
+      std::string_view key = SortKey(text + start, end - start);
+      if (event_count == 1) first_key = key;
+      else if (key < last_key) in_order = false;  // bytes, as memcmp: C locale
+      last_key = key;
     } else {
       for (int hit : hits) {
         if (flags[hit]) {
@@ -151,6 +176,7 @@ PyObject* RuleSetClassify(RuleSetObject* self, PyObject* args) {
   PyBuffer_Release(&attention);
   PyObject* noticed_list = PyList_New(static_cast<Py_ssize_t>(noticed.size()));
   PyObject* events_bytes = nullptr;
+  PyObject* order = nullptr;
   if (noticed_list == nullptr) goto fail;
   for (size_t i = 0; i < noticed.size(); i++) {
     const Noticed& line = noticed[i];
@@ -166,10 +192,21 @@ PyObject* RuleSetClassify(RuleSetObject* self, PyObject* args) {
   }
   events_bytes = PyBytes_FromStringAndSize(events.data(), static_cast<Py_ssize_t>(events.size()));
   if (events_bytes == nullptr) goto fail;
+  if (event_count > 0) {
+    order = Py_BuildValue("(y#y#N)", first_key.data(), static_cast<Py_ssize_t>(first_key.size()),
+                          last_key.data(), static_cast<Py_ssize_t>(last_key.size()),
+                          PyBool_FromLong(in_order));
+  } else {
+    Py_INCREF(Py_None);
+    order = Py_None;
+  }
+  if (order == nullptr) goto fail;
   PyBuffer_Release(&block);
-  return Py_BuildValue("(nNnN)", line_count, events_bytes, event_count, noticed_list);
+  return Py_BuildValue("(nNnNNN)", line_count, events_bytes, event_count,
+                       PyBool_FromLong(strip), order, noticed_list);
 
 fail:
+  Py_XDECREF(events_bytes);
   Py_XDECREF(noticed_list);
   PyBuffer_Release(&block);
   return nullptr;
@@ -177,7 +214,7 @@ fail:
 
 PyMethodDef rule_set_methods[] = {
     {"classify", reinterpret_cast<PyCFunction>(RuleSetClassify), METH_VARARGS,
-     "classify(block, attention) -> (lines, events, event_count, noticed)"},
+     "classify(block, attention) -> (lines, events, event_count, strip, order, noticed)"},
     {nullptr, nullptr, 0, nullptr},
 };
 

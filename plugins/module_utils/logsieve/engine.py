@@ -6,8 +6,9 @@ Every caller (the command line, the Ansible module, the tests) matches through
 """
 
 import os
+import re
 from itertools import accumulate, compress
-from operator import not_
+from operator import le, not_
 
 import regex
 from re2 import _re2
@@ -22,6 +23,9 @@ except ImportError:
 
 # Trailing white space logcheck strips (sed 's/[[:space:]]\+$//' in the C locale).
 TRAILING_WHITESPACE = b" \t\n\v\f\r"
+# Every white space byte but newline, mapped to CR: one search then finds a
+# line that ends in any of them.
+_BLANKS_TO_CR = bytes.maketrans(b" \t\v\f", b"\r\r\r\r")
 
 # Per-line time limit for the `regex` package (rules RE2 cannot run exactly).
 FALLBACK_TIMEOUT = 0.5
@@ -39,6 +43,25 @@ def _re2_options():
     options.log_errors = False
     options.max_mem = RE2_MAX_MEM
     return options
+
+
+def has_trailing_whitespace(text):
+    """Whether a line of `text` (lines joined by newlines) ends in white space."""
+    marked = text.translate(_BLANKS_TO_CR)
+    return b"\r\n" in marked or marked.endswith(b"\r")
+
+
+# The key of logcheck's `sort -k 1,3 -s` in the C locale: up to the end of the
+# third field (runs of non-blanks, each with the blanks before it).  Python's
+# `re` on our own data, not a rule.
+_SORT_KEY = re.compile(rb"(?:[ \t\n]*[^ \t\n]*){3}")
+
+
+def sort_order(lines):
+    """(first sort key, last sort key, whether the keys never decrease) for a
+    non-empty list of lines; bytes compare as sort(1) does in the C locale."""
+    keys = [line[:_SORT_KEY.match(line).end()] for line in lines]
+    return keys[0], keys[-1], all(map(le, keys, keys[1:]))
 
 
 def block_matcher_enabled():
@@ -106,7 +129,9 @@ class CompiledRules:
     def classify_block(self, text, attention):
         """Match every line of `text` (whole lines joined by newlines), each
         without its trailing white space.  Returns (lines read, events, event
-        count, noticed): `events` joins the lines no rule matched, as read;
+        count, strip, order, noticed): `events` joins the lines no rule
+        matched, as read; `strip` tells whether any of them ends in white
+        space; `order` is sort_order() of them (None without events);
         `noticed` lists (line, hits, events before it) for the lines with a
         hit on a rule flagged in `attention` (one byte per rule).  Lines
         matched only by other rules are dropped.  Hits are candidates:
@@ -114,11 +139,12 @@ class CompiledRules:
         if self._block_matcher is not None:
             return self._block_matcher.classify(text, attention)
         # google-re2, one call per line; map() and compress() keep the loop in C.
-        lines = text.split(b"\n")
+        lines = bytes(text).split(b"\n")
         hits = list(map(self.match_candidates,
                         [line.rstrip(TRAILING_WHITESPACE) for line in lines]))
         is_event = list(map(not_, hits))
         events = list(compress(lines, is_event))
+        event_count = len(events)
         flagged = frozenset(index for index, flag in enumerate(attention) if flag)
         noticed_at = list(compress(range(len(lines)),
                                    map(not_, map(flagged.isdisjoint, hits))))
@@ -126,7 +152,9 @@ class CompiledRules:
         if noticed_at:
             events_before = [0, *accumulate(is_event)]
             noticed = [(lines[index], hits[index], events_before[index]) for index in noticed_at]
-        return len(lines), b"\n".join(events), len(events), noticed
+        order = sort_order(events) if events else None
+        events = b"\n".join(events)
+        return len(lines), events, event_count, has_trailing_whitespace(events), order, noticed
 
     def matches(self, line):
         return bool(self.match(line))
@@ -284,11 +312,13 @@ class Classifier:
 
     def classify_text(self, text):
         """Classify the lines of `text` (bytes of whole lines joined by
-        newlines).  Returns (lines read, events, event count, placed): the
-        lines no rule matches, joined by newlines, and place() for each line
-        some raise rule matches.  Lines are returned as read; they are
-        stripped when written."""
-        count, events, event_count, noticed = self.quiet.classify_block(text, self._attention)
+        newlines, or any buffer of such bytes).  Returns (lines read, events,
+        event count, strip, order, placed): the lines no rule matches, joined
+        by newlines, whether any of them ends in white space, their
+        sort_order(), and place() for each line some raise rule matches.
+        Lines are returned as read; they are stripped when written."""
+        count, events, event_count, strip, order, noticed = self.quiet.classify_block(
+            text, self._attention)
         placed = []
         late_events = []  # (events before it, line) for lines whose hits were all false
         for line, hits, events_before in noticed:
@@ -300,8 +330,10 @@ class Classifier:
             elif min(hits) < self._raise_count:
                 placed.append(self.place(line, stripped, hits))
         if late_events:
-            events, event_count = _insert_lines(events, event_count, late_events)
-        return count, events, event_count, placed
+            lines = _insert_lines(events, event_count, late_events)
+            events, event_count, order = b"\n".join(lines), len(lines), sort_order(lines)
+            strip = strip or has_trailing_whitespace(events)
+        return count, events, event_count, strip, order, placed
 
     def place(self, line, stripped, hits):
         """The sections logcheck's greplogoutput() puts a line in that some
@@ -372,12 +404,13 @@ class Classifier:
 
 
 def _insert_lines(text, count, insertions):
-    """Insert lines into `count` lines joined by newlines: `insertions` are
-    (how many of the original lines precede it, line), in input order."""
+    """The list of `count` lines joined by newlines in `text`, with lines
+    inserted: `insertions` are (how many of the original lines precede it,
+    line), in input order."""
     lines = text.split(b"\n") if count else []
     for position, line in reversed(insertions):
         lines.insert(position, line)
-    return b"\n".join(lines), len(lines)
+    return lines
 
 
 def _tagged(groups):
@@ -392,4 +425,5 @@ def _tagged(groups):
 
 
 __all__ = ["CompiledRules", "Classifier", "Classification", "Rule", "RuleError",
-           "compile_rules", "strip_line", "TRAILING_WHITESPACE"]
+           "compile_rules", "has_trailing_whitespace", "sort_order", "strip_line",
+           "TRAILING_WHITESPACE"]

@@ -9,6 +9,7 @@ in flight, so memory stays bounded however large the log.
 
 import collections
 import itertools
+import mmap
 import multiprocessing
 import os
 
@@ -16,11 +17,28 @@ from .engine import Classification
 
 MAX_WORKERS = 4
 
+# Shared memory for the blocks in flight: one slot per block, mapped before
+# the workers fork.  A block goes in, its events come back in the same slot
+# (they are a subset of its lines), so only small messages cross the pipes.
+SLOT_SIZE = 2 << 20
+
 _worker_classifier = None  # set in the parent before forking
+_worker_slots = None
 
 
 def _classify_in_worker(text):
     return _worker_classifier.classify_text(text)
+
+
+def _classify_slot(slot, length):
+    """classify_text() on the block in `slot`; its events are written back
+    to the slot and returned as their length."""
+    start = slot * SLOT_SIZE
+    with memoryview(_worker_slots) as shared:
+        count, events, event_count, strip, order, placed = \
+            _worker_classifier.classify_text(shared[start:start + length])
+        shared[start:start + len(events)] = events
+    return count, (slot, len(events)), event_count, strip, order, placed
 
 
 def default_workers():
@@ -58,32 +76,45 @@ def read_groups(groups):
 def classify_blocks(classifier, blocks, new_section, workers=None):
     """Classify text blocks into a Classification whose sections are made by
     `new_section` (the report's SortedLines)."""
-    global _worker_classifier
+    global _worker_classifier, _worker_slots
     workers = default_workers() if workers is None else workers
     result = Classification(new_section=new_section)
-    events = result.events
     in_flight = collections.deque()
+    window = 2 * workers  # blocks in flight at most
     pool = None
+    slots = None
+    free_slots = []
 
     def collect(outcome):
-        count, events_text, event_count, placed = outcome
+        count, events, event_count, strip, order, placed = outcome
         result.lines += count
+        if isinstance(events, tuple):  # (slot, length) in shared memory
+            slot, length = events
+            free_slots.append(slot)
+            events = memoryview(slots)[slot * SLOT_SIZE:slot * SLOT_SIZE + length]
         if event_count:
-            events.write_text(events_text, event_count)
+            result.events.write_text(events, event_count, strip, order)
         result.add_placed(placed)
 
     try:
         for number, text in enumerate(blocks):
             if workers > 1 and pool is None and number == 1:
-                _worker_classifier = classifier
+                slots = mmap.mmap(-1, window * SLOT_SIZE)  # shared with the children
+                free_slots.extend(range(window))
+                _worker_classifier, _worker_slots = classifier, slots
                 pool = multiprocessing.get_context("fork").Pool(workers)
                 # The first block was classified here; go on in the workers.
             if pool is None:
                 collect(classifier.classify_text(text))
                 continue
-            in_flight.append(pool.apply_async(_classify_in_worker, (text,)))
-            if len(in_flight) > 2 * workers:
+            if len(in_flight) == window:
                 collect(in_flight.popleft().get())
+            if len(text) <= SLOT_SIZE:
+                slot = free_slots.pop()
+                slots[slot * SLOT_SIZE:slot * SLOT_SIZE + len(text)] = text
+                in_flight.append(pool.apply_async(_classify_slot, (slot, len(text))))
+            else:  # a block of very long lines: sent through the pipe
+                in_flight.append(pool.apply_async(_classify_in_worker, (text,)))
         while in_flight:
             collect(in_flight.popleft().get())
     except BaseException:
@@ -93,5 +124,7 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
         if pool is not None:
             pool.terminate()
             pool.join()
-        _worker_classifier = None
+        _worker_classifier = _worker_slots = None
+        if slots is not None:
+            slots.close()
     return result.finish()

@@ -5,7 +5,8 @@ SORTUNIQ=1) before anything else, then strips trailing white space.
 Filtering does not change relative order, so logsieve sorts only the lines that
 end up in the report, with the same sort(1) in the C locale: the order is
 logcheck's by construction, and sort(1) keeps memory bounded (it spills to
-private temporary files beyond its buffer) whatever the log's size.
+private temporary files beyond its buffer) whatever the log's size.  Lines
+that arrive in order already (a log is written in time order) skip sort(1).
 """
 
 import fcntl
@@ -13,22 +14,12 @@ import itertools
 import os
 import re
 import subprocess
+import tempfile
 
-from .engine import TRAILING_WHITESPACE
+from .engine import TRAILING_WHITESPACE, has_trailing_whitespace, sort_order
 
 SORT_BUFFER = "16M"  # sort(1) spills to temporary files beyond this
 BLOCK_SIZE = 1 << 20
-
-
-# Every white space byte but newline, mapped to CR: one search then finds a
-# line that ends in any of them.
-_BLANKS_TO_CR = bytes.maketrans(b" \t\v\f", b"\r\r\r\r")
-
-
-def has_trailing_whitespace(text):
-    """Whether a line of `text` (lines joined by newlines) ends in white space."""
-    marked = text.translate(_BLANKS_TO_CR)
-    return b"\r\n" in marked or marked.endswith(b"\r")
 
 
 def _widen_pipe(stream):
@@ -48,42 +39,80 @@ class ReportError(Exception):
 class SortedLines:
     """Lines fed in input order, read back in logcheck's order.
 
-    sort(1) starts with the first line; an empty instance costs nothing.
+    Logs are written in time order, so the lines usually arrive in sort(1)'s
+    order already: they are kept in a private temporary file and read back
+    as they are.  At the first line out of order, sort(1) takes over: it is
+    given the file so far, then the rest as it comes.  An empty instance
+    costs nothing.
     """
 
     def __init__(self, unique=False, tmpdir=None):
         self.command = ["sort", "-S", SORT_BUFFER]
-        if tmpdir and os.path.isdir(tmpdir):
-            self.command += ["-T", tmpdir]
+        self.tmpdir = tmpdir if tmpdir and os.path.isdir(tmpdir) else None
+        if self.tmpdir:
+            self.command += ["-T", self.tmpdir]
         self.command += ["-u"] if unique else ["-k", "1,3", "-s"]
+        self.unique = unique
         self.count = 0
-        self._process = None
+        self.needs_strip = False  # whether some line ends in white space
+        self._file = None  # the lines while they are in order
+        self._last_key = None
+        self._process = None  # sort(1), once they are not
 
     def __len__(self):
         return self.count
 
     def extend(self, lines):
         if lines:
-            self.write_text(b"\n".join(lines), len(lines))
+            text = b"\n".join(lines)
+            self.write_text(text, len(lines), has_trailing_whitespace(text), sort_order(lines))
 
-    def write_text(self, text, count):
-        """Add `count` lines given as one bytes object joined by newlines."""
+    def write_text(self, text, count, strip, order):
+        """Add `count` lines given as one bytes-like object joined by
+        newlines; `strip`: whether some of them end in white space; `order`:
+        their engine.sort_order()."""
+        first_key, last_key, in_order = order
         if self._process is None:
-            environment = dict(os.environ, LC_ALL="C")
-            self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
-                                             stdout=subprocess.PIPE, env=environment)
-            _widen_pipe(self._process.stdin)
-        self._process.stdin.write(text + b"\n")
+            if self.unique or not in_order or (self._last_key is not None
+                                               and first_key < self._last_key):
+                self._start_sort()
+            elif self._file is None:
+                self._file = tempfile.TemporaryFile(dir=self.tmpdir)
+        self._last_key = last_key
+        target = self._process.stdin if self._process is not None else self._file
+        target.write(text)
+        target.write(b"\n")
         self.count += count
+        self.needs_strip = self.needs_strip or strip
+
+    def _start_sort(self):
+        environment = dict(os.environ, LC_ALL="C")
+        self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, env=environment)
+        _widen_pipe(self._process.stdin)
+        if self._file is not None:
+            self._file.flush()
+            size = self._file.tell()
+            self._file.seek(0)
+            self._process.stdin.flush()
+            _copy_file(self._file, self._process.stdin, size)
+            self._file.close()
+            self._file = None
 
     def blocks(self):
         """The sorted lines as blocks of whole lines, each ending in a newline."""
-        if self._process is None:
+        if self._file is not None:
+            self._file.flush()
+            self._file.seek(0)
+            source = self._file
+        elif self._process is not None:
+            self._process.stdin.close()
+            source = self._process.stdout
+        else:
             return
-        self._process.stdin.close()
         pending = b""
         while True:
-            chunk = self._process.stdout.read(BLOCK_SIZE)
+            chunk = source.read(BLOCK_SIZE)
             if not chunk:
                 break
             data = pending + chunk if pending else chunk
@@ -91,17 +120,36 @@ class SortedLines:
             pending = data[end:]
             if end:
                 yield data[:end]
-        if self._process.wait() != 0:
+        if self._process is not None and self._process.wait() != 0:
             raise ReportError(f"sort exited with status {self._process.returncode}")
-        self._process = None
+        self.close()
         if pending:
             yield pending + b"\n"
 
     def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
         if self._process is not None:
-            self._process.kill()
-            self._process.wait()
+            if self._process.returncode is None:
+                self._process.kill()
+                self._process.wait()
+            try:
+                self._process.stdin.close()
+            except BrokenPipeError:
+                pass  # lines still buffered for the sort(1) just killed
+            self._process.stdout.close()
             self._process = None
+
+
+def _copy_file(source, pipe, size):
+    """Copy `size` bytes of an open file into a pipe, in the kernel."""
+    offset = 0
+    while offset < size:
+        sent = os.sendfile(pipe.fileno(), source.fileno(), offset, size - offset)
+        if sent == 0:
+            raise ReportError("the temporary file of report lines ended early")
+        offset += sent
 
 
 def stripped_blocks(blocks):
@@ -142,7 +190,7 @@ def summarize(blocks):
 
 def write_section(out, title, lines, summary=False):
     """Write one section (title, lines, blank line) if `lines` has any."""
-    blocks = stripped_blocks(lines.blocks())
+    blocks = stripped_blocks(lines.blocks()) if lines.needs_strip else lines.blocks()
     first = next(blocks, None)
     if first is None:
         return False
