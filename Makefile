@@ -39,10 +39,10 @@ help:
 # --- set-up -----------------------------------------------------------------
 
 venv: $(VENV_STAMP)
-# Reinstalled when the requirements or the checker's source change (the tests
-# and the demo's controller run the installed copy).
-$(VENV_STAMP): requirements-test.txt pyproject.toml setup.py native/blockmatch.cc \
-		$(wildcard $(REPO)/plugins/module_utils/logsieve/*.py)
+# logsieve is installed editable: the tests run this checkout's engine, with
+# the block matcher built in place next to it.  Rebuilt when the requirements
+# or the build change.
+$(VENV_STAMP): requirements-test.txt pyproject.toml setup.py native/blockmatch.cc
 	$(PYTHON) -c 'import ensurepip' 2>/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	@# What the block matcher (native/blockmatch.cc) is built with.
@@ -52,7 +52,7 @@ $(VENV_STAMP): requirements-test.txt pyproject.toml setup.py native/blockmatch.c
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -r requirements-test.txt
-	$(VENV)/bin/python -m pip install --quiet $(REPO)
+	$(VENV)/bin/python -m pip install --quiet --editable $(REPO)
 	touch $@
 
 images:
