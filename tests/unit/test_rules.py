@@ -5,8 +5,9 @@ import os
 import pytest
 
 from logsieve.engine import CompiledRules
-from logsieve.rules import (SYSLOG_PREFIX, Rule, RuleError, RuleTree, read_rule_file,
-                            rule_files, run_parts_name, share_prefixes, split_host_prefix)
+from logsieve.rules import (SYSLOG_PREFIX, Rule, RuleError, RuleTree, _translate, _verbatim,
+                            read_rule_file, rule_files, run_parts_name, share_prefixes,
+                            split_host_prefix)
 
 
 def matches(pattern, line):
@@ -100,19 +101,52 @@ def test_rule_tree_merges_the_levels_that_apply(tmp_path):
         RuleTree(str(tmp_path), "desktop")
 
 
+# Rules at the edge of what RE2 can take as written.
+EDGE_RULES = [rb"^*star$", rb"(*a)", rb"a)b", rb"(a", rb"^\d$", rb"^(ab+) and \1$", rb"^[[=a=]]$",
+              rb"^a{,2}b$", rb"a{,}", rb"a{1,}", rb"\<word\>", rb"^a[\.]b$", rb"^[]x]+$",
+              rb"a|b", rb"(a|b)", rb"x(a|b)|c", rb"a\|b", rb"\(a", rb"\(*", rb"[(]a", rb"^{2}",
+              rb"a|*b", rb"a\**", rb"$*", rb"[[:digit:]]{3}", rb"[[:foo:]]", rb"\.\-\/", rb"a}",
+              rb"\w*", rb"\W+", rb"\b*", rb"\s+", b"caf\\\xe9", rb"\`a\'", b"tab\there"]
+
+
+def test_rules_taken_as_written_are_those_translation_leaves_alone():
+    # Every Debian rule and the edge cases: the fast path either declines or
+    # gives exactly what the full translation gives.
+    rules = [rule for path in rule_files_under("/etc/logcheck") for rule in read_rule_file(path)]
+    patterns = {rule.pattern for rule in rules}
+    # Rules sharing a syslog prefix make patterns of up to 100 KB: the fast
+    # path must not backtrack on them.
+    combined = [pattern for pattern, members, _ in share_prefixes(rules) if len(members) > 1]
+    assert max(map(len, combined)) > 50_000
+    taken = 0
+    for pattern in sorted(patterns) + EDGE_RULES + combined:
+        fast = _verbatim(pattern)
+        if fast is not None:
+            taken += 1
+            assert fast == _translate(pattern), pattern
+    assert taken > len(patterns) // 2  # the fast path is the common one
+
+
+def rule_files_under(directory):
+    return [os.path.join(root, name) for root, _, names in os.walk(directory) for name in names]
+
+
 def test_shared_prefix_means_the_same_as_the_rules_alone():
     prefix = r"^(\w{3} [ :[:digit:]]{11}|[0-9T:.+-]{32}) [._[:alnum:]-]+ "
     patterns = [prefix + r"sshd\[[0-9]+\]: one$", prefix + r"cron\[[0-9]+\]: (two|three)$",
-                prefix + r"a|b", r"^other$"]
+                prefix + r"app: a)b$", prefix + r"a|b", r"^other$"]
     rules = [Rule(pattern.encode(), "f", number) for number, pattern in enumerate(patterns, 1)]
     shared = share_prefixes(rules)
-    # The two simple rules are combined; the top-level '|' one and the other stay alone.
-    assert sorted(len(members) for _, members in shared) == [1, 1, 2]
-    combined = CompiledRules([Rule(pattern, "f", 1) for pattern, _ in shared])
+    # The three simple rules are combined; the top-level '|' one and the other stay alone.
+    assert sorted(len(members) for _, members, _ in shared) == [1, 1, 3]
+    combined = CompiledRules([Rule(pattern, "f", 1) for pattern, _, _ in shared],
+                             [translation for _, _, translation in shared])
     alone = CompiledRules(rules)
     for line in [b"Nov 21 07:44:38 web1 sshd[1]: one", b"Nov 21 07:44:38 web1 cron[2]: three",
                  b"2026-11-21T07:44:38.930427+00:00 web1 cron[2]: two", b"b", b"other",
-                 b"Nov 21 07:44:38 web1 cron[2]: four", b"Nov 21 07:44:38 web1 sshd[1]: one!"]:
+                 b"Nov 21 07:44:38 web1 cron[2]: four", b"Nov 21 07:44:38 web1 sshd[1]: one!",
+                 # an unmatched ')' is a literal in its own rule, not the group's end
+                 b"Nov 21 07:44:38 web1 app: a)b", b"Nov 21 07:44:38 web1 app: ab"]:
         assert combined.matches(line) == alone.matches(line), line
 
 

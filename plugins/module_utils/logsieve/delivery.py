@@ -14,17 +14,15 @@ Settings (logcheck.conf variables; logcheck itself ignores them):
   MAILASATTACH=0|1|2       logcheck's: the report inline, attached, or gzipped
 """
 
-import email.policy
-import email.utils
 import gzip
 import os
 import shlex
-import smtplib
 import socket
-import ssl
 import subprocess
 import tempfile
-from email.message import EmailMessage
+
+# email, smtplib and ssl are imported where a report is sent: most runs find
+# nothing to report, and importing them costs more than reading a small log.
 
 # RFC 5322's limit is 998 octets per line; below it, plain text goes as is.
 LONGEST_PLAIN_LINE = 990
@@ -51,6 +49,7 @@ def recipients(value):
     if any(char in value for char in "\r\n\0"):
         raise DeliveryError(f"refusing recipient list with a line break: {value!r}")
     if "<" in value or "," in value:
+        import email.utils
         addresses = [address for _, address in email.utils.getaddresses([value])]
     else:
         addresses = value.split()
@@ -83,6 +82,10 @@ def build_message(report, subject, to, sender="", attach="0"):
     logcheck_report, "2" gzip-compressed as logcheck_report.gz, with the
     text "Report attached".
     """
+    import email.policy
+    import email.utils
+    from email.message import EmailMessage
+
     message = EmailMessage(policy=email.policy.SMTP)
     message["Subject"] = _header_value(subject)
     message["To"] = ", ".join(recipients(to))
@@ -161,6 +164,9 @@ def send_with_smtp(message, host, port, starttls=False, user="", password="", se
 
     A login is refused without STARTTLS: the password would cross the network
     in clear."""
+    import smtplib
+    import ssl
+
     if user and not starttls:
         raise DeliveryError("SMTP_USER is set but SMTP_STARTTLS is not: refusing to send "
                             "the password in clear")

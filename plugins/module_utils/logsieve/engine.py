@@ -10,7 +10,6 @@ import re
 from itertools import accumulate, compress
 from operator import le, not_
 
-import regex
 from re2 import _re2
 
 from .rules import Rule, RuleError, share_prefixes, translate
@@ -75,7 +74,9 @@ class CompiledRules:
     """A list of rules compiled once; `match(line)` gives the indices of every
     rule that matches, in one pass over the line."""
 
-    def __init__(self, rules):
+    def __init__(self, rules, translations=None):
+        """translations: the rules' Translations where known already (None:
+        translate the rule)."""
         self.rules = list(rules)
         options = _re2_options()
         self._set = _re2.Set(_re2.RE2.Anchor.UNANCHORED, options)
@@ -83,8 +84,9 @@ class CompiledRules:
         self._confirm = {}
         self.timeouts = 0
         patterns = []  # what the set holds, in rule order
-        for index, rule in enumerate(self.rules):
-            approximation, confirm = _translate_rule(rule)
+        for index, (rule, translation) in enumerate(
+                zip(self.rules, translations or [None] * len(self.rules))):
+            approximation, confirm = _translate_rule(rule, translation)
             added = self._set.Add(approximation)
             if added < 0:
                 # RE2 cannot parse it: let the `regex` package decide every line.
@@ -99,18 +101,44 @@ class CompiledRules:
                 raise RuleError(rule.path, rule.line, rule.pattern, "RE2 refused the rule")
             if confirm is not None:
                 self._confirm[index] = confirm
-        if self.rules and not self._set.Compile():
-            raise RuleError(self.rules[0].path, 0, b"",
-                            "the rule set is too large for RE2's memory budget")
         # Rule indices whose RE2 hit is only a candidate, to confirm().
         self.unconfirmed = frozenset(self._confirm)
-        # RE2's own matcher: hits that may include unconfirmed ones.  Callers
-        # on the hot path use it directly and confirm() only the rare lines
-        # whose hits meet `unconfirmed`.
+        self._block_matcher = None
+        if block_matcher_enabled() and self.rules:
+            try:
+                self._block_matcher = BlockMatcher(patterns, RE2_MAX_MEM)
+            except MemoryError:
+                raise self._too_large() from None
+            except ValueError:
+                pass  # the system's RE2 is older than google-re2's: match with the latter
+        if self._block_matcher is not None:
+            # The set for single lines is compiled when first used.
+            self.match_candidates = self._first_match_candidates
+            self.match = self._first_match
+        else:
+            self._compile()
+
+    def _too_large(self):
+        return RuleError(self.rules[0].path, 0, b"",
+                         "the rule set is too large for RE2's memory budget")
+
+    def _compile(self):
+        """Compile the set for single lines.  match_candidates() is RE2's own
+        matcher: hits that may include unconfirmed ones.  Callers on the hot
+        path use it directly and confirm() only the rare lines whose hits meet
+        `unconfirmed`; match() confirms them."""
+        if self.rules and not self._set.Compile():
+            raise self._too_large()
         self.match_candidates = self._set.Match if self.rules else _no_match
         self.match = self._match_confirmed if self._confirm else self.match_candidates
-        self._block_matcher = BlockMatcher(patterns, RE2_MAX_MEM) \
-            if block_matcher_enabled() else None
+
+    def _first_match_candidates(self, line):
+        self._compile()
+        return self.match_candidates(line)
+
+    def _first_match(self, line):
+        self._compile()
+        return self.match(line)
 
     def __len__(self):
         return len(self.rules)
@@ -175,12 +203,12 @@ def _no_match(line):
     return []
 
 
-def _translate_rule(rule):
+def _translate_rule(rule, translation=None):
     """(pattern for the RE2 set, `regex` confirmation or None) for one rule."""
     if not rule.pattern:
         raise RuleError(rule.path, rule.line, rule.pattern, "empty rule")
     try:
-        translation = translate(rule.pattern)
+        translation = translation or translate(rule.pattern)
     except ValueError as error:
         raise RuleError(rule.path, rule.line, rule.pattern, str(error)) from None
     if translation.exact:
@@ -191,6 +219,8 @@ def _translate_rule(rule):
 def _compile_fallback(rule, pattern, reason=None):
     """The `regex` package's pattern for a rule; if it fails too, the error
     names `reason` (RE2's, for a rule RE2 rejected) or the package's own."""
+    import regex  # here: few rule sets need it, and importing it takes a while
+
     try:
         return regex.compile(pattern, regex.ASCII)
     except regex.error as error:
@@ -293,11 +323,14 @@ class Classifier:
         # Which ignore rule matched never matters, so ignore rules with the same
         # syslog prefix share one pattern: a much smaller, faster RE2 program.
         ignore_rules = [rule for _, rules in sorted((tree.ignore or {}).items()) for rule in rules]
-        shared = [Rule(pattern, members[0].path, members[0].line)
-                  for pattern, members in share_prefixes(ignore_rules)]
+        shared = share_prefixes(ignore_rules)
+        shared_rules = [Rule(pattern, members[0].path, members[0].line)
+                        for pattern, members, _ in shared]
         self._tags = raise_tags + [("ignore", "")] * len(shared)
         try:
-            self.quiet = CompiledRules(raise_rules + shared)
+            self.quiet = CompiledRules(raise_rules + shared_rules,
+                                       [None] * len(raise_rules)
+                                       + [translation for _, _, translation in shared])
         except RuleError:
             CompiledRules(raise_rules + ignore_rules)  # names the rule itself
             raise

@@ -214,9 +214,58 @@ def _bracket(pattern, start):
 _PLAIN_RUN = re.compile(rb"[^\\\[{}*+?()|^$.]+")
 
 
+# A rule RE2 reads exactly as GNU ERE does, token by token: plain bytes,
+# escaped punctuation, \w and \W, simple brackets, anchors, dots, groups,
+# alternatives, and repetitions right after an operand.  Most rules are such;
+# they skip the translation, the slowest part of start-up.  (Conservative:
+# anything else, such as a repetition after an escape, is translated.)
+# Each token can be read only one way, so a rule that does not fit fails in
+# linear time (shared-prefix rules run to 100 KB).  A bracket: '[' or '[^',
+# a first member that may be ']', members, ']'.
+_VERBATIM_BRACKET = rb"\[(?:\^|(?!\^))(?:\]|%s)(?:%s)*\]" % ((
+    rb"[^\]\[\\]|\[:(?:" + b"|".join(sorted(_POSIX_CLASSES)) + rb"):\]",) * 2)
+_VERBATIM = re.compile(rb"""(?:
+      [^\\\[{}*+?()|^$.]
+    | \\[^0-9A-Za-z<>`'\x80-\xff] | \\[wW]
+    | %s
+    | [.^$|()]
+    | (?<=[^\\(|^$])(?:[*+?]|\{[0-9]+(?:,[0-9]*)?\})
+)*""" % _VERBATIM_BRACKET, re.VERBOSE)
+# What is left of a verbatim rule without its escapes and brackets: its
+# groups and alternatives.
+_NOT_STRUCTURE = re.compile(rb"\\.|%s|[^()|]" % _VERBATIM_BRACKET, re.DOTALL)
+
+
+def _verbatim(pattern):
+    """The Translation of a rule RE2 can take as it is, or None."""
+    if not _VERBATIM.fullmatch(pattern):
+        return None
+    depth = 0
+    alternation = False
+    for char in _NOT_STRUCTURE.sub(b"", pattern):
+        if char == 0x28:  # (
+            depth += 1
+        elif char == 0x29:  # )
+            depth -= 1
+            if depth < 0:
+                return None  # an unmatched ')' is a literal: translate it
+        elif depth == 0:  # |
+            alternation = True
+    if depth:
+        return None
+    return Translation(pattern, True, pattern, alternation)
+
+
 @functools.lru_cache(maxsize=8192)
 def translate(pattern):
     """Translate one POSIX ERE (GNU grep -E dialect) into a Translation."""
+    verbatim = _verbatim(pattern)
+    if verbatim is not None:
+        return verbatim
+    return _translate(pattern)
+
+
+def _translate(pattern):
     alternation = False
     re2_out = bytearray()
     fallback_out = bytearray()
@@ -362,23 +411,30 @@ def split_host_prefix(pattern):
 def share_prefixes(rules):
     """Group rules by shared syslog prefix.
 
-    Returns a list of (pattern, members): a pattern combining the members'
-    alternatives behind their common prefix, or a rule's own pattern when it
-    stands alone.  Rules that need the `regex` package are never combined.
+    Returns a list of (pattern, members, translation): for members sharing a
+    prefix, the pattern `PREFIX(REST1|REST2|...)` and its Translation, made of
+    the members' own translations (each REST as it reads in its own rule: an
+    unmatched ')' stays a literal); for a rule standing alone, its own pattern
+    and None.  Rules that need the `regex` package are never combined.
     """
     groups = {}
     alone = []
     for rule in rules:
         parts = split_host_prefix(rule.pattern)
-        if parts is None or not translate(rule.pattern).exact:
-            alone.append((rule.pattern, [rule]))
-            continue
-        groups.setdefault(parts[0], []).append((parts[1], rule))
+        if parts is not None:
+            translation = translate(rule.pattern)
+            prefix_re2 = translate(parts[0]).re2
+            if translation.exact and translation.re2.startswith(prefix_re2):
+                groups.setdefault(parts[0], []).append(
+                    (parts[1], translation.re2[len(prefix_re2):], rule))
+                continue
+        alone.append((rule.pattern, [rule], None))
     combined = []
     for prefix, members in groups.items():
         if len(members) == 1:
-            combined.append((members[0][1].pattern, [members[0][1]]))
-        else:
-            pattern = prefix + b"(" + b"|".join(rest for rest, _ in members) + b")"
-            combined.append((pattern, [rule for _, rule in members]))
+            combined.append((members[0][2].pattern, [members[0][2]], None))
+            continue
+        pattern = prefix + b"(" + b"|".join(rest for rest, _, _ in members) + b")"
+        re2 = translate(prefix).re2 + b"(" + b"|".join(rest for _, rest, _ in members) + b")"
+        combined.append((pattern, [rule for _, _, rule in members], Translation(re2, True, re2)))
     return combined + alone
