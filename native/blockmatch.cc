@@ -111,11 +111,11 @@ struct Noticed {
 // matched without its trailing white space.  A line no rule matches is an
 // event: `events` holds them as read, joined by newlines; `strip` tells
 // whether any of them ends in white space; `order` is (first sort key, last
-// sort key, whether their keys never decrease), or None without events.  A line with a hit
-// on a rule whose byte in `attention` is non-zero is returned in `noticed` as
-// (line, hits, events_before); other matched lines are
-// ignored.  `events_before` is how many events precede the line: if its hits
-// turn out to be false ones, it is an event and goes there.
+// sort key, whether their keys never decrease), or None without events.
+// A line with a hit on a rule whose byte in `attention` is non-zero is
+// returned in `noticed` as (line, hits, events_before); other matched lines
+// are dropped.  `events_before` is how many events precede the line: if its
+// hits turn out to be false ones, it is an event and goes there.
 PyObject* RuleSetClassify(RuleSetObject* self, PyObject* args) {
   Py_buffer block, attention;
   if (!PyArg_ParseTuple(args, "y*y*", &block, &attention)) return nullptr;

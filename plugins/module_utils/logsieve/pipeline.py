@@ -1,9 +1,9 @@
 """Reading the sources and classifying their lines, in parallel.
 
 Blocks of whole lines go to worker processes forked after the rules are
-compiled (they share the compiled rules); each block comes back as one bytes
-object of events plus the few lines a raise rule matched, which is cheap to
-send between processes.  Results come back in order; at most a few blocks are
+compiled (they share the compiled rules), through shared memory; each block's
+unknown lines come back the same way, and only the few lines a raise rule
+matched cross the pipes.  Results come back in order; at most a few blocks are
 in flight, so memory stays bounded however large the log.
 """
 
