@@ -158,9 +158,13 @@ _POSIX_CLASSES = {b"alnum", b"alpha", b"blank", b"cntrl", b"digit", b"graph",
                   b"lower", b"print", b"punct", b"space", b"upper", b"xdigit"}
 
 
-# A bracket expression of plain characters and [:class:] items means the same
-# to RE2 as to POSIX, and needs no work.
-_SIMPLE_BRACKET = re.compile(rb"\[\^?\]?(?:[^\]\[\\]|\[:([a-z]+):\])*\]")
+# A bracket expression of plain characters and known [:class:] items means
+# the same to RE2 as to POSIX, and needs no work.  It reads only one way ('['
+# or '[^', a first member that may be ']', members, ']'), so the patterns
+# built on it fail in linear time, even on the 100 KB shared-prefix rules.
+_PLAIN_MEMBER = rb"[^\]\[\\]|\[:(?:" + b"|".join(sorted(_POSIX_CLASSES)) + rb"):\]"
+_PLAIN_BRACKET = rb"\[(?:\^|(?!\^))(?:\]|%s)(?:%s)*\]" % (_PLAIN_MEMBER, _PLAIN_MEMBER)
+_SIMPLE_BRACKET = re.compile(_PLAIN_BRACKET)
 
 
 def _bracket(pattern, start):
@@ -170,8 +174,7 @@ def _bracket(pattern, start):
     backslash is an ordinary character and ']' first is a literal.
     """
     simple = _SIMPLE_BRACKET.match(pattern, start)
-    if simple and all(name in _POSIX_CLASSES
-                      for name in re.findall(rb"\[:([a-z]+):\]", simple.group())):
+    if simple:
         return simple.end(), simple.group()
     index = start + 1
     out = bytearray(b"[")
@@ -220,20 +223,17 @@ _PLAIN_RUN = re.compile(rb"[^\\\[{}*+?()|^$.]+")
 # they skip the translation, the slowest part of start-up.  (Conservative:
 # anything else, such as a repetition after an escape, is translated.)
 # Each token can be read only one way, so a rule that does not fit fails in
-# linear time (shared-prefix rules run to 100 KB).  A bracket: '[' or '[^',
-# a first member that may be ']', members, ']'.
-_VERBATIM_BRACKET = rb"\[(?:\^|(?!\^))(?:\]|%s)(?:%s)*\]" % ((
-    rb"[^\]\[\\]|\[:(?:" + b"|".join(sorted(_POSIX_CLASSES)) + rb"):\]",) * 2)
+# linear time.
 _VERBATIM = re.compile(rb"""(?:
       [^\\\[{}*+?()|^$.]
     | \\[^0-9A-Za-z<>`'\x80-\xff] | \\[wW]
     | %s
     | [.^$|()]
     | (?<=[^\\(|^$])(?:[*+?]|\{[0-9]+(?:,[0-9]*)?\})
-)*""" % _VERBATIM_BRACKET, re.VERBOSE)
+)*""" % _PLAIN_BRACKET, re.VERBOSE)
 # What is left of a verbatim rule without its escapes and brackets: its
 # groups and alternatives.
-_NOT_STRUCTURE = re.compile(rb"\\.|%s|[^()|]" % _VERBATIM_BRACKET, re.DOTALL)
+_NOT_STRUCTURE = re.compile(rb"\\.|%s|[^()|]" % _PLAIN_BRACKET, re.DOTALL)
 
 
 def _verbatim(pattern):
@@ -383,9 +383,8 @@ def _translate(pattern):
 
 # `^(TIMESTAMP FORMS) [HOST CHARACTERS]+ `: a group without nested groups,
 # then the host name's bracket expression (lexing the rule's own text).
-_BRACKET_TEXT = rb"\[\^?\]?(?:[^\]\[\\]|\[:[a-z]+:\])*\]"
-_HOST_PREFIX = re.compile(rb"\^\((?:[^()\\\[\]]|\\.|" + _BRACKET_TEXT + rb")*\) "
-                          + _BRACKET_TEXT + rb"\+ ")
+_HOST_PREFIX = re.compile(rb"\^\((?:[^()\\\[\]]|\\.|" + _PLAIN_BRACKET + rb")*\) "
+                          + _PLAIN_BRACKET + rb"\+ ")
 
 
 def split_host_prefix(pattern):
