@@ -49,9 +49,10 @@ def default_workers():
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
 
 
-def whole_line_blocks(chunks):
+def whole_line_blocks(chunks, newlines=False):
     """Blocks of whole lines (joined by newlines, no final newline) from a
-    stream of byte chunks; a last line without a newline is a block too."""
+    stream of byte chunks; a last line without a newline is a block too.
+    With `newlines`, every block ends in a newline, the last one included."""
     pending = b""
     for chunk in chunks:
         data = pending + chunk if pending else chunk
@@ -60,9 +61,9 @@ def whole_line_blocks(chunks):
             pending = data
             continue
         pending = data[end + 1:]
-        yield data[:end]
+        yield data[:end + 1] if newlines else data[:end]
     if pending:
-        yield pending
+        yield pending + b"\n" if newlines else pending
 
 
 def read_groups(groups):

@@ -10,6 +10,7 @@ that arrive in order already (a log is written in time order) skip sort(1).
 """
 
 import fcntl
+import functools
 import itertools
 import os
 import re
@@ -17,6 +18,7 @@ import subprocess
 import tempfile
 
 from .engine import TRAILING_WHITESPACE, has_trailing_whitespace, sort_order
+from .pipeline import whole_line_blocks
 
 SORT_BUFFER = "16M"  # sort(1) spills to temporary files beyond this
 BLOCK_SIZE = 1 << 20
@@ -110,21 +112,11 @@ class SortedLines:
             source = self._process.stdout
         else:
             return
-        pending = b""
-        while True:
-            chunk = source.read(BLOCK_SIZE)
-            if not chunk:
-                break
-            data = pending + chunk if pending else chunk
-            end = data.rfind(b"\n") + 1
-            pending = data[end:]
-            if end:
-                yield data[:end]
+        yield from whole_line_blocks(iter(functools.partial(source.read, BLOCK_SIZE), b""),
+                                     newlines=True)
         if self._process is not None and self._process.wait() != 0:
             raise ReportError(f"sort exited with status {self._process.returncode}")
         self.close()
-        if pending:
-            yield pending + b"\n"
 
     def close(self):
         if self._file is not None:
