@@ -22,6 +22,7 @@ from .pipeline import classify_blocks, read_groups
 from .report import ReportError, SortedLines, read_optional, write_section
 from .rules import IGNORE_LEVELS, RuleError, RuleTree
 from .cursor import CursorError, remove_stale_temporaries
+from .errors import LogsieveError
 from .sources import (JOURNAL_FIRST_RUN, FileSource, JournalSource, SourceError,
                       journal_duplicated_by)
 
@@ -52,7 +53,7 @@ usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL
 """
 
 
-class RunError(Exception):
+class RunError(LogsieveError):
     """A failure that stops the run before anything is delivered or any cursor moves."""
 
 
@@ -286,8 +287,7 @@ def main(argv=None):
     debug = Debug(options.debug)
     try:
         return run(options, debug)
-    except (RunError, ConfigError, RuleError, SourceError, LockError, DeliveryError,
-            ReportError, CursorError) as error:
+    except LogsieveError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
     except OSError as error:

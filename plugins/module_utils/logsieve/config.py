@@ -8,6 +8,7 @@ anything else with the file, the line and the reason, rather than guess.
 import glob
 import os
 from dataclasses import dataclass, field
+from .errors import LogsieveError
 
 # logcheck 1.4's defaults (set in the script before it sources logcheck.conf).
 DEFAULTS = {
@@ -46,7 +47,7 @@ DEFAULT_CONF = "/etc/logcheck/logcheck.conf"
 JOURNAL = "journal"
 
 
-class ConfigError(Exception):
+class ConfigError(LogsieveError):
     pass
 
 

@@ -27,13 +27,14 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
+from .errors import LogsieveError
 
 # How much of a file's beginning the fingerprint covers.
 FINGERPRINT_BYTES = 4096
 TEMPORARY_PREFIX = ".logsieve-tmp."
 
 
-class CursorError(Exception):
+class CursorError(LogsieveError):
     pass
 
 

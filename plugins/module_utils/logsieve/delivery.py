@@ -20,6 +20,7 @@ import shlex
 import socket
 import subprocess
 import tempfile
+from .errors import LogsieveError
 
 # email, smtplib and ssl are imported where a report is sent: most runs find
 # nothing to report, and importing them costs more than reading a small log.
@@ -28,7 +29,7 @@ import tempfile
 LONGEST_PLAIN_LINE = 990
 
 
-class DeliveryError(Exception):
+class DeliveryError(LogsieveError):
     pass
 
 

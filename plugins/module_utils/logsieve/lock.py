@@ -17,9 +17,10 @@ import errno
 import fcntl
 import os
 import stat
+from .errors import LogsieveError
 
 
-class LockError(Exception):
+class LockError(LogsieveError):
     pass
 
 

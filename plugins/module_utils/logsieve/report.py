@@ -19,6 +19,7 @@ import tempfile
 
 from .engine import TRAILING_WHITESPACE, has_trailing_whitespace, sort_order
 from .pipeline import whole_line_blocks
+from .errors import LogsieveError
 
 SORT_BUFFER = "16M"  # sort(1) spills to temporary files beyond this
 BLOCK_SIZE = 1 << 20
@@ -34,7 +35,7 @@ def _widen_pipe(stream):
         pass  # the default size works too, only slower
 
 
-class ReportError(Exception):
+class ReportError(LogsieveError):
     pass
 
 

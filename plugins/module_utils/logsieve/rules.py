@@ -13,6 +13,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass
+from .errors import LogsieveError
 
 # The directories of a logcheck rule tree.
 CRACKING = "cracking.d"
@@ -40,7 +41,7 @@ _RUN_PARTS_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
-class RuleError(Exception):
+class RuleError(LogsieveError):
     """A rule that cannot be used, with the place it came from."""
 
     def __init__(self, path, line, rule, reason):

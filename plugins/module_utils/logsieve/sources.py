@@ -19,6 +19,7 @@ import tempfile
 import time
 
 from .cursor import Cursor, CursorError, offset_path, write_atomically
+from .errors import LogsieveError
 
 CHUNK_SIZE = 1 << 20
 
@@ -45,7 +46,7 @@ JOURNAL_FIRST_RUN = (
 )
 
 
-class SourceError(Exception):
+class SourceError(LogsieveError):
     pass
 
 

@@ -12,11 +12,12 @@ import sys
 from .engine import compile_rules, strip_line
 from .rules import Rule, RuleError, SYSLOG_PREFIX, read_rule_file, rule_files
 from .sources import split_lines
+from .errors import LogsieveError
 
 RULER = "=" * 80
 
 
-class UsageError(Exception):
+class UsageError(LogsieveError):
     pass
 
 
