@@ -28,7 +28,7 @@ ROUTER = {
     "rules_snmpd_sources": ["192.0.2.10", "2001:db8::10"],
     "rules_dovecot_monitoring_addresses": ["192.0.2.10", "2001:db8::10"],
     "rules_amavisd_passed": ["CLEAN", "SPAMMY"],
-    "rules__custom": [
+    "__rules_custom": [
         "^\\w{3} [ :[:digit:]]{11} [._[:alnum:]-]+ myapp\\[[[:digit:]]+\\]: heartbeat ok$",
         {"program": "backup.sh", "message": "done in [[:digit:]]+ s", "pid": False,
          "comment": "nightly backup\nwith a newline"},
@@ -41,7 +41,7 @@ ROUTER = {
 SERVER = {
     "rules_wan_if": "", "rules_lan_if": "ens3", "rules_lan_driver": "",
     "rules_snmpd_sources": [], "rules_dovecot_monitoring_addresses": ["198.51.100.5"],
-    "rules_amavisd_passed": ["CLEAN"], "rules__custom": [],
+    "rules_amavisd_passed": ["CLEAN"], "__rules_custom": [],
     "rules_samples_ignore": [], "rules_samples_report": [],
 }
 PROFILES = {"router": ROUTER, "server": SERVER}
@@ -151,7 +151,7 @@ def test_too_wide_rule_is_caught(tmp_path):
 def test_custom_rules_render(tmp_path):
     text = environment().get_template("rules/local-custom.j2").render(**ROUTER)
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
-    assert lines[0] == ROUTER["rules__custom"][0]
+    assert lines[0] == ROUTER["__rules_custom"][0]
     assert lines[1] == SYSLOG_PREFIX + "backup\\.sh(\\[[[:digit:]]+\\])?: done in [[:digit:]]+ s$"
     # A newline in a comment cannot start a rule.
     assert "# nightly backup with a newline" in text
@@ -198,7 +198,7 @@ def test_combined_samples_as_the_role_renders_them(tmp_path, profile, keep_trail
     """The role validates with one ignore and one report file built by
     samples/all.j2 from every enabled set's samples and the host's own."""
     env = environment()
-    variables = dict(PROFILES[profile], rules__sample_sets=SAMPLED + ["user"])
+    variables = dict(PROFILES[profile], __rules_sample_sets=SAMPLED + ["user"])
     env = environment(keep_trailing_newline=keep_trailing_newline)
     for name in SETS:
         render(env, "rules/local-%s.j2" % name, variables,
