@@ -185,16 +185,6 @@ def test_ere_alternatives():
             ere.ere_alternatives(bad)
 
 
-def test_defaults_and_argument_specs_agree():
-    with open(os.path.join(ROLE, "defaults", "main.yml")) as handle:
-        defaults = yaml.safe_load(handle)
-    with open(os.path.join(ROLE, "meta", "argument_specs.yml")) as handle:
-        options = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
-    assert sorted(defaults) == sorted(options)
-    for name, spec in options.items():
-        assert spec.get("description"), name
-
-
 @pytest.mark.parametrize("keep_trailing_newline", [True, False])
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_combined_samples_as_the_role_renders_them(tmp_path, profile, keep_trailing_newline):
