@@ -1,7 +1,7 @@
 # logsieve: tests, lint and a local demo fleet.
 #   make test    unit and differential tests (pytest), then every molecule scenario
 #   make central the central logging scenario alone (no-loss figures)
-#   make lint    ansible-lint (production profile) and ansible-galaxy collection build
+#   make lint    ansible-lint (production profile), ansible-galaxy collection build, ansible-test sanity
 #   make bench   logsieve against Debian's logcheck on 1,000,000 lines: times, ratios, memory
 #   make demo    a small fleet of Debian containers, the site playbook, a real report
 #   make clean   remove the demo fleet, molecule instances and build droppings
@@ -95,6 +95,11 @@ lint: venv collection
 	  | grep -E '(^|/)(\.cache|\.venv|__pycache__|\.pytest_cache|build|dist)(/|$$)|\.egg-info|\.pyc$$'; then \
 	  echo "*** build droppings in the collection tarball (see above)" >&2; exit 1; fi
 	@echo "collection tarball: $$(ls $(REPO)/.cache/dist/*.tar.gz)"
+	@# ansible-test's shellcheck test needs the program; without it the test is skipped.
+	command -v shellcheck >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	       --no-install-recommends shellcheck; }
+	cd $(REPO) && $(VENV)/bin/python scripts/ansible-test-sanity.py
 
 # Needs Debian's logcheck (apt-get install logcheck logcheck-database).
 # BENCH_ARGS='--check' fails below the required ratios.

@@ -142,7 +142,7 @@ def main(argv=None):
     try:
         rules = os.path.join(work, "rules")
         shutil.copytree("/etc/logcheck", rules)
-        for directory, _, files in os.walk(rules):
+        for directory, _subdirectories, files in os.walk(rules):
             os.chmod(directory, 0o755)
             for name in files:
                 os.chmod(os.path.join(directory, name), 0o644)
@@ -171,26 +171,26 @@ def main(argv=None):
 
         # Timed alone: sampling memory costs CPU that logsieve's workers need.
         # The best of three runs: a run of a second is easily disturbed.
-        sieve_seconds, sieve_cpu, _, sieve_report = min(
-            timed(logsieve_command(log, rules, conf, statedir)) for _ in range(3))
-        _, _, sieve_peak, _ = timed(logsieve_command(log, rules, conf, statedir),
-                                    sample_memory=True)
+        sieve_seconds, sieve_cpu, _no_peak, sieve_report = min(
+            timed(logsieve_command(log, rules, conf, statedir)) for _run in range(3))
+        *_sampled_run_times, sieve_peak, _report = timed(
+            logsieve_command(log, rules, conf, statedir), sample_memory=True)
         reported = report_lines(sieve_report)
         print(f"logsieve            {sieve_seconds:8.2f} s  (CPU {sieve_cpu:7.2f} s)   "
               f"peak memory {sieve_peak:6.1f} MiB   reported {reported} lines "
               f"({100 * reported / options.lines:.0f}% unknown)", flush=True)
-        big_seconds, big_cpu, big_peak, _ = timed(
+        big_seconds, big_cpu, big_peak, _big_report = timed(
             logsieve_command(big_log, rules, conf, statedir), sample_memory=True)
         print(f"logsieve (3x log)   {big_seconds:8.2f} s  (CPU {big_cpu:7.2f} s)   "
               f"peak memory {big_peak:6.1f} MiB", flush=True)
-        mixed_seconds, mixed_cpu, _, _ = min(
-            timed(logsieve_command(mixed_log, rules, conf, statedir)) for _ in range(3))
+        mixed_seconds, mixed_cpu, _no_peak, _mixed_report = min(
+            timed(logsieve_command(mixed_log, rules, conf, statedir)) for _run in range(3))
         print(f"logsieve (stamps mixed, report through sort(1)) {mixed_seconds:6.2f} s  "
               f"(CPU {mixed_cpu:5.2f} s)", flush=True)
-        utf8_seconds, utf8_cpu, _, utf8_report = timed(
+        utf8_seconds, utf8_cpu, _no_peak, utf8_report = timed(
             logcheck_command("C.UTF-8", log, rules, conf, statedir))
         print(f"logcheck C.UTF-8    {utf8_seconds:8.2f} s  (CPU {utf8_cpu:7.2f} s)", flush=True)
-        c_seconds, c_cpu, _, c_report = timed(logcheck_command("C", log, rules, conf, statedir))
+        c_seconds, c_cpu, _no_peak, c_report = timed(logcheck_command("C", log, rules, conf, statedir))
         print(f"logcheck C          {c_seconds:8.2f} s  (CPU {c_cpu:7.2f} s)", flush=True)
 
         same = sieve_report == c_report == utf8_report

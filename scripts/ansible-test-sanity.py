@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """ansible-test sanity on this collection, as a collection's CI runs it.
 
 Every sanity test that applies, each in a virtual environment of its own,
@@ -116,7 +115,7 @@ def interpreter(version):
                                                 "python" + version)), reverse=True)
     for candidate in filter(None, candidates):
         if subprocess.run([candidate, "-c", ""], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL).returncode == 0:
+                          stderr=subprocess.DEVNULL, check=False).returncode == 0:
             return candidate
     return None
 
@@ -159,7 +158,8 @@ def main(arguments):
         environment = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ["PATH"])
         command = [os.path.join(os.path.dirname(sys.executable), "ansible-test"), "sanity",
                    "--color", "no", "--controller", "origin:python=venv/default"] + targets
-        return subprocess.run(command + arguments, cwd=collection, env=environment).returncode
+        return subprocess.run(command + arguments, cwd=collection, env=environment,
+                              check=False).returncode
 
 
 if __name__ == "__main__":

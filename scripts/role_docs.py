@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Each role's documentation from its one source, meta/argument_specs.yml.
 
 The argument specs hold every variable's name, type, default and

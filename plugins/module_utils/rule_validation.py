@@ -11,9 +11,11 @@ import os
 
 try:
     from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.engine import (
-        CompiledRules, strip_line)
+        RE2_IMPORT_ERROR, CompiledRules, strip_line)
+    if RE2_IMPORT_ERROR is not None:
+        raise RE2_IMPORT_ERROR
     from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.rules import (
-        IGNORE_LEVELS, Rule, RuleError, read_rule_file, rule_files, rule_text)
+        IGNORE_LEVELS, RuleError, read_rule_file, rule_files, rule_text)
     ENGINE_IMPORT_ERROR = None
 except ImportError as error:  # google-re2 or regex missing where the module runs
     ENGINE_IMPORT_ERROR = error

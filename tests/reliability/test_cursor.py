@@ -156,7 +156,7 @@ def test_sigkill_during_cursor_writes_leaves_a_whole_cursor(tmp_path):
     path = str(tmp_path / "offset.var.log.syslog")
     environment = dict(os.environ, PYTHONPATH=PACKAGE_PARENT)
     seen = set()
-    for _ in range(25):
+    for _round in range(25):
         writer = subprocess.Popen([sys.executable, "-c", WRITER, path], env=environment)
         before = Cursor.load(path).inode
         deadline = time.monotonic() + 30

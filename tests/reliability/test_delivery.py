@@ -290,7 +290,7 @@ def test_smtp_starttls_and_login_with_password_file(bed):
 
 def test_smtp_starttls_verifies_the_certificate(bed):
     cert, key = certificate(bed.path, "server")
-    other, _ = certificate(bed.path, "other")
+    other = certificate(bed.path, "other")[0]
     server = SMTPServer(certificate=cert, key=key)
     try:
         smtp_conf(bed, server.port, "SMTP_STARTTLS=1\n")

@@ -96,7 +96,7 @@ def test_same_classification_with_raise_and_back_reference_rules(tmp_path, monke
         assert b"ping pong" in events and b"tick tock" in events and b"pong pong" not in events
         assert event_count == events.count(b"\n") + 1
         assert order == sort_order(events.split(b"\n"))
-        assert {line.split(b": ", 1)[1] for line, *_ in placed} == {
+        assert {line.split(b": ", 1)[1] for line, *_placement in placed} == {
             b"attack now", b"attack drill", b"denied", b"denied harmless"}
 
 

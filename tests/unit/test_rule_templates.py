@@ -5,7 +5,6 @@ import os
 
 import jinja2
 import pytest
-import yaml
 
 from ansible_collections.logsieve.logcheck.plugins.filter import ere
 from ansible_collections.logsieve.logcheck.plugins.module_utils import rule_validation as rv

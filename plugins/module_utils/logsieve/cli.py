@@ -14,17 +14,16 @@ import sys
 import time
 
 from . import __version__
-from .config import DEFAULT_CONF, JOURNAL, ConfigError, flag, read_conf, read_log_list
+from .config import DEFAULT_CONF, JOURNAL, flag, read_conf, read_log_list
 from .delivery import DeliveryError, deliver
 from .engine import Classifier
-from .lock import LockError, RunLock
+from .lock import RunLock
 from .pipeline import classify_blocks, read_groups
-from .report import ReportError, SortedLines, read_optional, write_section
-from .rules import IGNORE_LEVELS, RuleError, RuleTree
-from .cursor import CursorError, remove_stale_temporaries
+from .report import SortedLines, read_optional, write_section
+from .rules import IGNORE_LEVELS, RuleTree
+from .cursor import remove_stale_temporaries
 from .errors import LogsieveError
-from .sources import (JOURNAL_FIRST_RUN, FileSource, JournalSource, SourceError,
-                      journal_duplicated_by)
+from .sources import JOURNAL_FIRST_RUN, FileSource, JournalSource, journal_duplicated_by
 
 USAGE = """\
 usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]

@@ -51,7 +51,7 @@ def recipients(value):
         raise DeliveryError(f"refusing recipient list with a line break: {value!r}")
     if "<" in value or "," in value:
         import email.utils
-        addresses = [address for _, address in email.utils.getaddresses([value])]
+        addresses = [address for _name, address in email.utils.getaddresses([value])]
     else:
         addresses = value.split()
     if not addresses or not all(addresses):

@@ -10,7 +10,15 @@ import re
 from itertools import accumulate, compress
 from operator import le, not_
 
-from re2 import _re2
+try:
+    from re2 import _re2
+    RE2_IMPORT_ERROR = None
+except ImportError as error:
+    # Importable without google-re2 (Ansible imports module_utils to inspect
+    # them); the first compile raises this error, and the module reports it
+    # before (rule_validation.ENGINE_IMPORT_ERROR).
+    _re2 = None
+    RE2_IMPORT_ERROR = error
 
 from .rules import Rule, RuleError, share_prefixes, translate
 
@@ -36,6 +44,8 @@ RE2_MAX_MEM = 96 << 20
 
 
 def _re2_options():
+    if RE2_IMPORT_ERROR is not None:
+        raise RE2_IMPORT_ERROR
     options = _re2.RE2.Options()
     options.encoding = _re2.RE2.Options.Encoding.LATIN1  # bytes, as grep in the C locale
     options.never_capture = True
@@ -322,15 +332,15 @@ class Classifier:
         self._raise_count = len(raise_rules)
         # Which ignore rule matched never matters, so ignore rules with the same
         # syslog prefix share one pattern: a much smaller, faster RE2 program.
-        ignore_rules = [rule for _, rules in sorted((tree.ignore or {}).items()) for rule in rules]
+        ignore_rules = [rule for _name, rules in sorted((tree.ignore or {}).items()) for rule in rules]
         shared = share_prefixes(ignore_rules)
         shared_rules = [Rule(pattern, members[0].path, members[0].line)
-                        for pattern, members, _ in shared]
+                        for pattern, members, _translation in shared]
         self._tags = raise_tags + [("ignore", "")] * len(shared)
         try:
             self.quiet = CompiledRules(raise_rules + shared_rules,
                                        [None] * len(raise_rules)
-                                       + [translation for _, _, translation in shared])
+                                       + [translation for _pattern, _members, translation in shared])
         except RuleError:
             CompiledRules(raise_rules + ignore_rules)  # names the rule itself
             raise

@@ -434,7 +434,7 @@ def share_prefixes(rules):
         if len(members) == 1:
             combined.append((members[0][2].pattern, [members[0][2]], None))
             continue
-        pattern = prefix + b"(" + b"|".join(rest for rest, _, _ in members) + b")"
-        re2 = translate(prefix).re2 + b"(" + b"|".join(rest for _, rest, _ in members) + b")"
-        combined.append((pattern, [rule for _, _, rule in members], Translation(re2, True, re2)))
+        pattern = prefix + b"(" + b"|".join(rest for rest, _rest_re2, _rule in members) + b")"
+        re2 = translate(prefix).re2 + b"(" + b"|".join(rest for _rest, rest, _rule in members) + b")"
+        combined.append((pattern, [rule for _rest, _rest_re2, rule in members], Translation(re2, True, re2)))
     return combined + alone

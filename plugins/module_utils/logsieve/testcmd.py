@@ -52,7 +52,7 @@ def load_rules(options):
     if options.rule_file:
         path = options.rule_file
         if os.path.isdir(path):
-            return [rule for _, file in rule_files(path) for rule in read_rule_file(file)]
+            return [rule for _name, file in rule_files(path) for rule in read_rule_file(file)]
         if not os.path.isfile(path):
             raise UsageError(f"'{path}' is neither a regular file nor a directory")
         if not os.access(path, os.R_OK):

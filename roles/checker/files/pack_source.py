@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Pack a staged logsieve source tree into a reproducible source archive.
 
     pack_source.py SOURCE_DIR OUTPUT_DIR
