@@ -88,7 +88,7 @@ class Debug:
 
     def __call__(self, message):
         if self.enabled:
-            print(f"DEBUG: [{time.monotonic() - self.started:8.3f}s] {message}", file=sys.stderr)
+            sys.stderr.write(f"DEBUG: [{time.monotonic() - self.started:8.3f}s] {message}\n")
 
 
 def settings_from(options):
@@ -281,22 +281,22 @@ def main(argv=None):
         sys.stdout.write(USAGE)
         return 0
     if options.version:
-        print(f"logsieve {__version__}")
+        sys.stdout.write(f"logsieve {__version__}\n")
         return 0
     debug = Debug(options.debug)
     try:
         return run(options, debug)
     except LogsieveError as error:
-        print(f"Error: {error}", file=sys.stderr)
+        sys.stderr.write(f"Error: {error}\n")
         return 1
     except OSError as error:
         # Anything else the system refused: say what, never a traceback; no
         # cursor has moved unless the message says the report was delivered.
-        print(f"Error: {error}", file=sys.stderr)
+        sys.stderr.write(f"Error: {error}\n")
         return 1
     except KeyboardInterrupt:
         return 130
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -91,14 +91,12 @@ def main(argv):
                     out.write(line + b"\n")
                     printed += 1
     except (UsageError, RuleError) as error:
-        print(f"ERROR: {error}!", file=sys.stderr)
+        sys.stderr.write(f"ERROR: {error}!\n")
         return 2
     except OSError as error:
-        print(f"ERROR: '{error.filename}' {error.strerror}!", file=sys.stderr)
+        sys.stderr.write(f"ERROR: '{error.filename}' {error.strerror}!\n")
         return 2
     if not options.quiet:
-        print(RULER)
-        print(f"parsed file: {options.logfile}")
-        print(describe(options, rules))
+        sys.stdout.write(f"{RULER}\nparsed file: {options.logfile}\n{describe(options, rules)}\n")
     sys.stdout.flush()
     return 0 if printed else 1
