@@ -8,7 +8,8 @@ import pytest
 
 from benchmarks import corpus
 from logsieve import engine
-from logsieve.engine import Classifier, sort_order
+from logsieve.engine import Classifier
+from logsieve.lines import sort_order
 from logsieve.report import SortedLines
 from logsieve.rules import SYSLOG_PREFIX, RuleTree
 
@@ -91,8 +92,10 @@ def test_same_classification_with_raise_and_back_reference_rules(tmp_path, monke
     native = classifier(tree, True, monkeypatch)
     per_line = classifier(tree, False, monkeypatch)
     for block in blocks_of(lines, 37):
-        count, events, event_count, strip, order, placed = native.classify_text(block)
-        assert (count, events, event_count, strip, order, placed) == per_line.classify_text(block)
+        result = native.classify_text(block)
+        count, events, event_count, strip, order, _ = result.match
+        placed = result.placed
+        assert result == per_line.classify_text(block)
         assert b"ping pong" in events and b"tick tock" in events and b"pong pong" not in events
         assert event_count == events.count(b"\n") + 1
         assert order == sort_order(events.split(b"\n"))

@@ -9,9 +9,9 @@ import argparse
 import os
 import sys
 
-from .engine import compile_rules, strip_line
+from .engine import CompiledRules
+from .lines import split_lines, strip_line
 from .rules import Rule, RuleError, SYSLOG_PREFIX, read_rule_file, rule_files
-from .sources import split_lines
 from .errors import LogsieveError
 
 RULER = "=" * 80
@@ -81,7 +81,7 @@ def main(argv):
         if not options.logfile:
             raise UsageError("no log file specified, please choose -a or -s or -l LOGFILE")
         rules = load_rules(options)
-        compiled = compile_rules(rules)
+        compiled = CompiledRules(rules)
         with open(options.logfile, "rb") as log:
             printed = 0
             out = sys.stdout.buffer
