@@ -16,7 +16,7 @@ import time
 from . import __version__
 from .config import DEFAULT_CONF, JOURNAL, Settings, read_conf, read_log_list
 from .delivery import DeliveryError, deliver
-from .engine import Classifier
+from .engine import Classifier, timeout_notice
 from .lock import RunLock
 from .pipeline import classify_blocks, read_groups
 from .report import SortedLines, read_optional, write_section
@@ -221,6 +221,8 @@ def run(options, debug):
             result = classify_blocks(classifier, read_groups(groups),
                                      lambda: SortedLines(unique=unique, tmpdir=tmpdir))
             debug(f"read {result.lines} lines")
+            for rule, count in result.timeouts.items():
+                debug(timeout_notice(rule, count))
             section = report_section(result, settings) if result.lines else None
             if result.lines == 0 and errors:
                 raise RunError("\n".join(errors))

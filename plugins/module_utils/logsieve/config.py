@@ -240,7 +240,6 @@ DEFAULTS = {setting.metadata["variable"]: setting.metadata["default"]
 @dataclass
 class LogList:
     entries: list = field(default_factory=list)   # paths, or JOURNAL
-    lists: list = field(default_factory=list)     # the list files read
 
 
 def read_log_list(list_file, list_dir):
@@ -255,7 +254,6 @@ def read_log_list(list_file, list_dir):
                 data = handle.read()
         except OSError as error:
             raise ConfigError(f"{path} does not exist or could not be read: {error.strerror}") from None
-        result.lists.append(path)
         for raw in data.split(b"\n"):
             if not raw.strip() or raw.startswith(b"#"):
                 continue

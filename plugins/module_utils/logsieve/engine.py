@@ -213,6 +213,12 @@ class CompiledRules:
         return timeouts
 
 
+def timeout_notice(rule, count):
+    """What to tell the administrator about a rule that timed out."""
+    return (f"rule {rule} could not decide {count} line(s) within {FALLBACK_TIMEOUT} s "
+            f"(the `regex` package's limit): they were taken as not matched by it")
+
+
 def _no_match(line):
     return []
 
@@ -474,4 +480,4 @@ def _tagged(groups):
 
 
 __all__ = ["BlockMatch", "BlockResult", "CompiledRules", "Classifier", "Classification",
-           "Rule", "RuleError"]
+           "Rule", "RuleError", "timeout_notice"]

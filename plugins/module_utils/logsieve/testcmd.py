@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from .engine import CompiledRules
+from .engine import CompiledRules, timeout_notice
 from .lines import split_lines, strip_line
 from .rules import Rule, RuleError, SYSLOG_PREFIX, read_rule_file, rule_files
 from .errors import LogsieveError
@@ -96,6 +96,8 @@ def main(argv):
     except OSError as error:
         print(f"ERROR: '{error.filename}' {error.strerror}!", file=sys.stderr)
         return 2
+    for rule, count in compiled.take_timeouts().items():
+        print(f"WARNING: {timeout_notice(rule, count)}", file=sys.stderr)
     if not options.quiet:
         print(RULER)
         print(f"parsed file: {options.logfile}")
