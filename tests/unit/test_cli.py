@@ -67,6 +67,7 @@ def test_test_mode_does_not_move_cursors(setup):
     assert not offset_file(setup).exists()
 
 
+@pytest.mark.debian
 def test_cursor_is_shared_with_logtail2(setup):
     assert os.path.exists(LOGTAIL2), "Debian's logtail2 (package logtail) is needed"
     log, offsets = str(setup["log"]), str(offset_file(setup))

@@ -68,10 +68,15 @@ class BlockMatch(NamedTuple):
 
 
 class BlockResult(NamedTuple):
-    """One block of lines classified by Classifier.classify_text(): the
-    BlockMatch of its quiet set, settled."""
+    """One block of lines classified by Classifier.classify_text().  The
+    first five fields are its quiet set's BlockMatch's, settled: a noticed
+    line no rule really matched is an event again."""
 
-    match: BlockMatch        # `events` includes the noticed lines no rule really matched
+    lines: int
+    events: bytes
+    event_count: int
+    strip: bool
+    order: Optional[tuple]
     placed: list             # Classifier.place() of each line a raise rule matched
     timeouts: dict           # rule -> lines it could not decide in time (they were kept)
 
@@ -272,10 +277,9 @@ class Classification:
 
     def add_block(self, block):
         """Add a Classifier.classify_text() BlockResult."""
-        match = block.match
-        self.lines += match.lines
-        if match.event_count:
-            self.events.write_text(match.events, match.event_count, match.strip, match.order)
+        self.lines += block.lines
+        if block.event_count:
+            self.events.write_text(block.events, block.event_count, block.strip, block.order)
         self.add_placed(block.placed)
         for rule, count in block.timeouts.items():
             self.timeouts[rule] = self.timeouts.get(rule, 0) + count
@@ -388,7 +392,7 @@ class Classifier:
         timeouts = self.quiet.take_timeouts()
         if self.side.timeouts:
             timeouts.update(self.side.take_timeouts())
-        return BlockResult(match, placed, timeouts)
+        return BlockResult(*match[:5], placed, timeouts)
 
     def place(self, line, stripped, hits):
         """The sections logcheck's greplogoutput() puts a line in that some

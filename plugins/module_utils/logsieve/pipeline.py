@@ -38,9 +38,8 @@ def _classify_slot(slot, length):
     start = slot * SLOT_SIZE
     with memoryview(_worker_slots) as shared:
         result = _worker_classifier.classify_text(shared[start:start + length])
-        events = result.match.events
-        shared[start:start + len(events)] = events
-    return slot, len(events), result._replace(match=result.match._replace(events=b""))
+        shared[start:start + len(result.events)] = result.events
+    return slot, len(result.events), result._replace(events=b"")
 
 
 def default_workers():
@@ -77,7 +76,7 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
             slot, length, outcome = outcome
             free_slots.append(slot)
             events = memoryview(slots)[slot * SLOT_SIZE:slot * SLOT_SIZE + length]
-            outcome = outcome._replace(match=outcome.match._replace(events=events))
+            outcome = outcome._replace(events=events)
         result.add_block(outcome)
 
     try:
