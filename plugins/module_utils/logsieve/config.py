@@ -178,7 +178,8 @@ def _attachment(value, name):
 
 
 def _setting(variable, default, read=_text, secret=False):
-    return field(repr=not secret,
+    # Called in the body of Settings, a dataclass: pylint sees only this function.
+    return field(repr=not secret,  # pylint: disable=invalid-field-call
                  metadata={"variable": variable, "default": default, "read": read})
 
 
@@ -227,9 +228,8 @@ class Settings:
         """The typed settings of `variables` (read_conf()'s); ConfigError
         names the first variable whose value cannot be used."""
         return cls(**{setting.name: setting.metadata["read"](
-                          variables.get(setting.metadata["variable"], ""),
-                          setting.metadata["variable"])
-                      for setting in fields(cls)})
+            variables.get(setting.metadata["variable"], ""), setting.metadata["variable"])
+            for setting in fields(cls)})
 
 
 # The variables' defaults: what read_conf() starts from, as logcheck does.

@@ -347,4 +347,3 @@ def journal_duplicated_by(entries, read_journal="auto", now=None, catch_all=SYSL
             except OSError:
                 pass
     return None
-

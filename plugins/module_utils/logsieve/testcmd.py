@@ -97,7 +97,7 @@ def main(argv):
         sys.stderr.write(f"ERROR: '{error.filename}' {error.strerror}!\n")
         return 2
     for rule, count in compiled.take_timeouts().items():
-        print(f"WARNING: {timeout_notice(rule, count)}", file=sys.stderr)
+        sys.stderr.write(f"WARNING: {timeout_notice(rule, count)}\n")
     if not options.quiet:
         sys.stdout.write(f"{RULER}\nparsed file: {options.logfile}\n{describe(options, rules)}\n")
     sys.stdout.flush()
