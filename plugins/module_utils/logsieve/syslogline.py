@@ -1,0 +1,58 @@
+"""A syslog line's header: time stamp, host, program, process id, message.
+
+The grouped report and its JSON need the parts of a line that logcheck never
+looks at: when it was written, by which host and program.  Both time stamp
+forms are read (classic `Nov 21 07:44:38`, RFC 3339 as Debian 12's rsyslog
+writes); a line without a recognisable header (a multi-line continuation, a
+kernel line without a program) keeps what could be read and the rest is its
+message, so it is still shown.  (Python's `re` on our own patterns and data,
+never on rules.)
+"""
+
+import datetime
+import re
+from collections import namedtuple
+
+_HEADER = re.compile(
+    rb"(?P<stamp>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}"
+    rb"|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(?:Z|[+-][0-9]{2}:?[0-9]{2})?)"
+    rb" (?P<host>[^ ]+)"
+    rb"(?: (?P<program>[^ \[:]+(?:\([^ )]*\))?)(?:\[(?P<pid>[0-9]+)\])?:(?= |$))? ?")
+
+MONTHS = {name: number for number, name in enumerate(
+    (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct",
+     b"Nov", b"Dec"), start=1)}
+
+Header = namedtuple("Header", "stamp host program pid message")
+
+
+def parse(line):
+    """The Header of a line (bytes); fields it does not have are None."""
+    match = _HEADER.match(line)
+    if match is None:
+        return Header(None, None, None, None, line)
+    stamp, host, program, pid = match.group("stamp", "host", "program", "pid")
+    return Header(stamp, host, program, pid, line[match.end():])
+
+
+def iso_time(stamp, year=None):
+    """ISO 8601 text for a time stamp, or None when it cannot be read.  A
+    classic stamp has no year: the current year is assumed (as syslog does)."""
+    if stamp is None:
+        return None
+    if stamp[:1].isdigit():
+        text = stamp.decode("ascii")
+        try:
+            return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat()
+        except ValueError:
+            return text
+    month = MONTHS.get(stamp[:3])
+    if month is None:
+        return None
+    year = year or datetime.date.today().year
+    try:
+        day = int(stamp[4:6])
+        hour, minute, second = (int(part) for part in stamp[7:15].split(b":"))
+        return datetime.datetime(year, month, day, hour, minute, second).isoformat()
+    except ValueError:
+        return None

@@ -1,0 +1,516 @@
+"""Message templates: similar log lines folded into one template with typed
+placeholders, for the grouped report (`-u`) and, later, for writing rules.
+
+Why our own miner: the published grouping accuracy of Drain (drain3's
+algorithm) on loghub's Linux and OpenSSH sets is 0.69 and 0.79, well below
+the 0.95 this report needs, and Drain merges by similarity alone, so it can
+fold two different messages into one.  This miner folds lines in two steps,
+each one something the data shows:
+
+1. Typed masking.  Every white-space separated token whose value has the shape
+   of a variable is replaced by a typed placeholder: dates and times, IPv4 and
+   IPv6 addresses, MAC addresses, UUIDs, hexadecimal ids, numbers, paths.  A
+   `key=value` token keeps its key; punctuation around a token stays
+   (`[<IP>]`, `(uid=<NUM>)`).  A word with digits inside keeps its letters
+   (`ssh<NUM>`, `tty<NUM>`).  The result is the line's *skeleton*.
+2. Variable words.  Two skeletons of one program that differ in one word only
+   are the same message when that position shows enough different values:
+   four, or two after the word `user` (a user name follows it in the
+   messages of login, su, sshd, pam, ...).  Fewer values keep the skeletons
+   apart: "failures for root" and "failures for admin" stay two templates
+   when nothing else shows that position varies.  Once a position is known to
+   vary, the same message from another program folds into it too.  The
+   placeholder's type comes from its values: `<USER>` after `user`, `<HOST>`
+   when every value is a host name, `<*>` otherwise.
+
+Lines are never merged on similarity: two skeletons fold only when they are
+equal but at one word position, so two different kinds of message stay
+apart.  Lines are not kept: a group holds its counts, first and last time,
+hosts, and each placeholder's values with their counts (bounded).
+"""
+
+import re
+from collections import Counter
+
+PLACEHOLDER = re.compile(rb"<([A-Z*]+)>")
+
+# Values a placeholder or a group counts at most; further new values are
+# counted under OTHERS (the top values are what a reader acts on).
+MAX_VALUES = 1000
+OTHERS = b"<others>"
+# Distinct values a word position needs to become a placeholder.
+MIN_VALUES = 4
+MIN_VALUES_NAMED = 2
+# Words announcing that the next word is a name, and the name's type.
+NAMING_WORDS = {b"user": "USER"}
+# Skeletons kept before the miner folds what it can (bounds memory).
+MAX_SKELETONS = 20000
+
+_MONTH = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_DAY = rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_CLOCK = rb"[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?"
+# Dates written with spaces inside: one token each.
+_SPACED_DATE = (rb"(?:" + _DAY + rb",? )?" + _MONTH + rb" +[0-9]{1,2},? " + _CLOCK
+                + rb"(?: [0-9]{4})?|" + _DAY + rb" [0-9]{1,2} " + _MONTH + rb" [0-9]{4} " + _CLOCK)
+_TOKENS = re.compile(_SPACED_DATE + rb"|[^ \t]+")
+_HAS_SPACED_DATE = re.compile(_SPACED_DATE)
+
+# The shapes of variable values, tried in this order on a whole token's core.
+_TYPES = [
+    ("DATE", _SPACED_DATE + rb"|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ]" + _CLOCK
+     + rb"(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?|[0-9]{1,2}/" + _MONTH + rb"/[0-9]{4}(?::" + _CLOCK + rb")?"),
+    ("TIME", _CLOCK),
+    ("IP", rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:#][0-9]{1,5})?"
+           rb"|(?=[0-9a-fA-F:.]*::|(?:[0-9a-fA-F]{1,4}:){7})[0-9a-fA-F:]{2,39}(?:\.[0-9.]+)?"
+           rb"(?:%[0-9A-Za-z]+)?"),
+    ("MAC", rb"[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5,}"),
+    ("UUID", rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
+    ("NUM", rb"[-+]?[0-9]+(?:[.,][0-9]+)*"),
+    ("HEX", rb"0[xX][0-9a-fA-F]+|(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}"),
+    ("PATH", rb"(?:/[^/ \t]*)+/?"),
+    # A host name: a letter, two dots at least and a last label like a
+    # domain's, or one dot before a generic top-level domain.
+    ("HOST", rb"(?=[^ ]*[A-Za-z][^ ]*\.)(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.[a-z]{2,6}"
+             rb"|[A-Za-z0-9_-]+\.(?:com|net|org|edu|gov|mil|int|info|biz))\.?"),
+]
+# A host is named by address or by name, in the same place of a message: both
+# have the skeleton <ADDR>; a template shows <IP> or <HOST> when all the
+# values it saw are of one of the two kinds.
+_ADDRESS_KINDS = {"IP": "ADDR", "HOST": "ADDR"}
+_TYPED = re.compile(b"|".join(b"(?P<%s>%s)" % (name.encode(), pattern)
+                              for name, pattern in _TYPES))
+_DIGITS = re.compile(rb"[0-9]+")
+_OPENING = b"([{<'\""
+_CLOSING = b")]}>'\",;:.!?"
+_HOST = re.compile(rb"(?=[^.]*[A-Za-z])[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.?")
+_TOKEN_CACHE_SIZE = 100000
+
+
+def placeholder(kind):
+    return b"<%s>" % kind.encode()
+
+
+def _split_token(token):
+    """(prefix, core, suffix): punctuation around a token, and a key= kept
+    in the prefix."""
+    start, end = 0, len(token)
+    while start < end and token[start] in _OPENING:
+        start += 1
+    while end > start and token[end - 1] in _CLOSING:
+        end -= 1
+    equals = token.find(b"=", start, end)
+    if equals >= 0:
+        start = equals + 1
+    return token[:start], token[start:end], token[end:]
+
+
+def mask_token(token):
+    """(shape, kind, value) of one token.  kind is None for a constant word
+    (shape is the token); "MIXED" for a word with digits inside, whose value
+    is the whole token; otherwise the placeholder's type and the value it
+    stands for."""
+    prefix, core, suffix = _split_token(token)
+    if core:
+        match = _TYPED.fullmatch(core)
+        if match is not None:
+            kind = _ADDRESS_KINDS.get(match.lastgroup, match.lastgroup)
+            if kind != "PATH" or len(core) > 1:
+                return prefix + placeholder(kind) + suffix, kind, core
+    if any(48 <= byte <= 57 for byte in token):
+        return _DIGITS.sub(b"<NUM>", token), "MIXED", token
+    return token, None, None
+
+
+class Slot:
+    """A placeholder in a template: its type, the text it shows in the
+    template (`<IP>`, `rhost=<IP>`, `ssh<NUM>`) and, in a group, its values
+    with their counts."""
+
+    __slots__ = ("kind", "shape", "values")
+
+    def __init__(self, kind, shape, values=None):
+        self.kind = kind
+        self.shape = shape
+        self.values = values if values is not None else Counter()
+
+    def top(self, count=5):
+        return self.values.most_common(count)
+
+
+def _count(counter, value, count=1):
+    """Add to a bounded counter."""
+    if value in counter or len(counter) < MAX_VALUES:
+        counter[value] += count
+    else:
+        counter[OTHERS] += count
+
+
+def _merge_counter(target, source):
+    for value, count in source.items():
+        _count(target, value, count)
+
+
+class Group:
+    """The lines of one template from one program: how many, when, where,
+    and the values of each placeholder."""
+
+    __slots__ = ("program", "skeleton", "kinds", "count", "first", "last", "first_key",
+                 "hosts", "values", "template")
+
+    def __init__(self, program, skeleton, kinds):
+        self.program = program
+        self.skeleton = skeleton  # tuple of token shapes
+        self.kinds = kinds  # {position: kind} of the placeholders
+        self.count = 0
+        self.first = self.last = self.first_key = None
+        self.hosts = Counter()
+        self.values = {position: Counter() for position in kinds}
+        self.template = None  # set by TemplateMiner.groups()
+
+    def add_line(self, stamp, key, host, values):
+        self.count += 1
+        if self.first_key is None or key < self.first_key:
+            self.first_key, self.first = key, stamp
+        self.last = stamp if stamp is not None else self.last
+        if host is not None:
+            _count(self.hosts, host)
+        for position, value in values:
+            _count(self.values[position], value)
+
+    def absorb(self, other):
+        self.count += other.count
+        if other.first_key is not None and (self.first_key is None
+                                            or other.first_key < self.first_key):
+            self.first_key, self.first = other.first_key, other.first
+        if other.last is not None and (self.last is None or other.last > self.last):
+            self.last = other.last
+        _merge_counter(self.hosts, other.hosts)
+        for position, counter in other.values.items():
+            _merge_counter(self.values[position], counter)
+
+    def slots(self):
+        """The placeholders in template order, each with this group's values."""
+        return [Slot(self.kinds[position], self.skeleton[position], self.values[position])
+                for position in sorted(self.kinds)]
+
+    @property
+    def text(self):
+        return b" ".join(self.skeleton)
+
+
+class Template:
+    """A template: its tokens, and the position and type of each placeholder.
+    Program-independent (the same message from su and from sshd shares it)."""
+
+    __slots__ = ("skeleton", "kinds")
+
+    def __init__(self, skeleton, kinds):
+        self.skeleton = skeleton
+        self.kinds = kinds
+
+    @property
+    def text(self):
+        return b" ".join(self.skeleton)
+
+    def __repr__(self):
+        return f"Template({self.text!r})"
+
+
+def _sort_key(line):
+    """The line's first three fields, as logcheck's sort -k 1,3 compares them."""
+    parts = line.split(None, 3)
+    return b" ".join(parts[:3])
+
+
+class TemplateMiner:
+    """Feed lines with add(); groups() gives the groups, ordered by the first
+    time seen (logcheck's sort order of their first line)."""
+
+    def __init__(self):
+        self._groups = {}  # (program, skeleton) -> Group
+        self._redirect = {}  # skeleton folded -> (skeleton, kinds) it folded into
+        self._wild = {}  # (length, skeleton with None at a varying position) -> position, kind
+        self._tokens = {}  # token -> mask_token(token)
+        self._unfolded = set()  # skeletons nothing learned folds (cleared by fold())
+
+    def _mask(self, message):
+        cache = self._tokens
+        if len(cache) > _TOKEN_CACHE_SIZE:
+            cache.clear()
+        if b":" in message and _HAS_SPACED_DATE.search(message):
+            tokens = _TOKENS.findall(message)
+        else:
+            tokens = message.split()
+        shapes = []
+        kinds = {}
+        values = []
+        named = False
+        for position, token in enumerate(tokens):
+            masked = cache.get(token)
+            if masked is None:
+                masked = cache[token] = mask_token(token)
+            shape, kind, value = masked
+            if named and kind == "NUM":
+                # A number after "user" is a name (the variable-word step
+                # folds it with the other names).
+                shape, kind, value = token, None, None
+            named = token.lower() in NAMING_WORDS
+            shapes.append(shape)
+            if kind is not None:
+                kinds[position] = kind
+                values.append((position, value))
+        return tuple(shapes), kinds, values, tokens
+
+    def skeleton_of(self, message):
+        """(skeleton, kinds, values) of a message, with what the miner has
+        learned so far applied; values: (position, value) pairs."""
+        skeleton, kinds, values, tokens = self._mask(message)
+        target = self._redirect.get(skeleton)
+        if target is None and self._wild and skeleton not in self._unfolded:
+            target = self._learned(skeleton, kinds)
+            if target is None:
+                self._unfolded.add(skeleton)
+        if target is not None:
+            new_skeleton, new_kinds = target
+            values = _values_for(tokens, kinds, new_kinds, values, new_skeleton)
+            skeleton, kinds = new_skeleton, new_kinds
+        return skeleton, kinds, values
+
+    def _learned(self, skeleton, kinds):
+        """Fold a new skeleton into a template learned before, if it differs
+        from it only at positions known to vary."""
+        folded = list(skeleton)
+        new_kinds = dict(kinds)
+        changed = True
+        while changed:
+            changed = False
+            for position in range(len(folded)):
+                if new_kinds.get(position, "MIXED") != "MIXED":
+                    continue
+                probe = folded[:]
+                probe[position] = None
+                known = self._wild.get((len(folded), tuple(probe)))
+                if known is not None:
+                    folded[position], new_kinds[position] = known
+                    changed = True
+        if not changed and folded == list(skeleton):
+            return None
+        target = (tuple(folded), new_kinds)
+        self._redirect[skeleton] = target
+        return target
+
+    def add(self, line, header):
+        """Count one line (bytes) whose syslogline.Header is `header`."""
+        skeleton, kinds, values = self.skeleton_of(header.message)
+        key = (header.program, skeleton)
+        group = self._groups.get(key)
+        if group is None:
+            if len(self._groups) >= MAX_SKELETONS:
+                self.fold()
+                return self.add(line, header)
+            group = self._groups[key] = Group(header.program, skeleton, kinds)
+        group.add_line(header.stamp, _sort_key(line), header.host, values)
+        return group
+
+    def fold(self):
+        """Fold skeletons that differ only at a word position showing enough
+        values (see the module's docstring), until nothing more folds."""
+        while True:
+            families = {}
+            for (program, skeleton), group in self._groups.items():
+                for position, shape in enumerate(skeleton):
+                    if group.kinds.get(position, "MIXED") != "MIXED":
+                        continue
+                    probe = list(skeleton)
+                    probe[position] = None
+                    family = families.setdefault((program, len(skeleton), tuple(probe), position), {})
+                    family.setdefault(shape, []).append((program, skeleton))
+            merges = []
+            for (program, _, probe, position), members in families.items():
+                named = NAMING_WORDS.get(probe[position - 1].lower()) if position and \
+                    probe[position - 1] is not None else None
+                if len(members) >= (MIN_VALUES_NAMED if named else MIN_VALUES):
+                    lines = sum(self._groups[key].count for keys in members.values() for key in keys)
+                    merges.append((lines, probe, position, named, members))
+            # Also fold skeletons of other programs into positions known to vary.
+            folded_any = False
+            taken = set()
+            for lines, probe, position, named, members in sorted(merges, key=lambda m: -m[0]):
+                keys = [key for keys in members.values() for key in keys]
+                if any(key in taken for key in keys):
+                    continue
+                taken.update(keys)
+                self._fold_position(keys, probe, position, named)
+                folded_any = True
+            self._unfolded.clear()
+            if self._apply_wild():
+                folded_any = True
+            if self._fold_empty():
+                folded_any = True
+            if not folded_any:
+                return
+
+    def _fold_position(self, keys, probe, position, named):
+        tokens = [key[1][position] for key in keys]
+        prefix, suffix = _common_affixes(tokens)
+        values = []
+        for key in keys:
+            group = self._groups[key]
+            token = group.skeleton[position]
+            if group.kinds.get(position) == "MIXED":
+                values.extend((value, count) for value, count in group.values[position].items())
+            else:
+                values.append((token, group.count))
+        kind = named or ("HOST" if all(_HOST.fullmatch(_strip(value, prefix, suffix))
+                                       for value, _ in values if value != OTHERS) else "*")
+        shape = prefix + placeholder(kind) + suffix
+        self._wild[(len(probe), probe)] = (shape, kind)
+        for key in keys:
+            group = self._groups[key]
+            kinds = dict(group.kinds)
+            kinds[position] = kind
+            self._move(key, group, probe[:position] + (shape,) + probe[position + 1:], kinds)
+
+    def _retarget(self, old, skeleton, kinds):
+        for source, target in self._redirect.items():
+            if target[0] == old:
+                self._redirect[source] = (skeleton, kinds)
+
+    def _apply_wild(self):
+        """Fold groups whose skeleton has a position another program showed varies."""
+        moved = False
+        for key in list(self._groups):
+            group = self._groups.get(key)
+            if group is None:
+                continue
+            target = self._learned(group.skeleton, group.kinds)
+            if target is None:
+                continue
+            self._move(key, group, *target)
+            moved = True
+        return moved
+
+    def _fold_empty(self):
+        """An empty value (`()`, `rhost=`) is a value: it folds into the typed
+        placeholder its sibling skeleton has at the same place."""
+        typed = {}
+        for (program, skeleton), group in self._groups.items():
+            for position, kind in group.kinds.items():
+                if kind != "MIXED":
+                    probe = skeleton[:position] + (None,) + skeleton[position + 1:]
+                    typed.setdefault((program, probe, position), (skeleton[position], kind))
+        moved = False
+        for key in list(self._groups):
+            program, skeleton = key
+            group = self._groups[key]
+            for position, token in enumerate(skeleton):
+                if position in group.kinds:
+                    continue
+                prefix, core, suffix = _split_token(token)
+                if core or not (prefix or suffix):
+                    continue
+                probe = skeleton[:position] + (None,) + skeleton[position + 1:]
+                found = typed.get((program, probe, position))
+                if found is None or found[0] != prefix + placeholder(found[1]) + suffix:
+                    continue
+                shape, kind = found
+                kinds = dict(group.kinds)
+                kinds[position] = kind
+                self._move(key, group, probe[:position] + (shape,) + probe[position + 1:], kinds)
+                moved = True
+                break
+        return moved
+
+    def _move(self, key, group, skeleton, kinds):
+        """Re-key a group under a folded skeleton (its values already moved),
+        merging it with a group there."""
+        del self._groups[key]
+        for position, kind in kinds.items():
+            if group.kinds.get(position) != kind:
+                group.values[position] = _folded_values(group, position, skeleton[position], kind)
+        self._redirect[group.skeleton] = (skeleton, kinds)
+        self._retarget(group.skeleton, skeleton, kinds)
+        group.skeleton, group.kinds = skeleton, kinds
+        existing = self._groups.get((key[0], skeleton))
+        if existing is None:
+            self._groups[(key[0], skeleton)] = group
+        else:
+            existing.absorb(group)
+
+    def groups(self):
+        """Fold, then the groups in order of their first line; each group's
+        `template` is set."""
+        self.fold()
+        templates = {}
+        for group in self._groups.values():
+            template = templates.get(group.skeleton)
+            if template is None:
+                template = templates[group.skeleton] = Template(group.skeleton, group.kinds)
+            group.template = template
+        return sorted(self._groups.values(),
+                      key=lambda group: (group.first_key is None, group.first_key or b""))
+
+    def template_of(self, message):
+        """The template a message falls in, with what the miner learned (after groups())."""
+        skeleton, kinds, _ = self.skeleton_of(message)
+        return Template(skeleton, kinds)
+
+
+def _folded_values(group, position, shape, kind):
+    """The values of a group's position that becomes the placeholder `shape`:
+    those of a word with digits, or the word itself, without the
+    placeholder's punctuation."""
+    prefix, suffix = shape.split(placeholder(kind), 1)
+    counter = Counter()
+    if group.kinds.get(position) == "MIXED":
+        for value, count in group.values[position].items():
+            _count(counter, _strip(value, prefix, suffix), count)
+    else:
+        counter[_strip(group.skeleton[position], prefix, suffix)] = group.count
+    return counter
+
+
+def _values_for(tokens, old_kinds, new_kinds, values, skeleton):
+    """Values of a line for a skeleton folded further: a position that became
+    a placeholder takes its token, without the placeholder's punctuation."""
+    result = []
+    for position, kind in new_kinds.items():
+        if old_kinds.get(position) == kind:
+            continue
+        shape = skeleton[position]
+        prefix, suffix = shape.split(placeholder(kind), 1)
+        result.append((position, _strip(tokens[position], prefix, suffix)))
+    kept = [(position, value) for position, value in values
+            if old_kinds.get(position) == new_kinds.get(position)]
+    return kept + result
+
+
+def _strip(value, prefix, suffix):
+    if prefix and value.startswith(prefix):
+        value = value[len(prefix):]
+    if suffix and value.endswith(suffix):
+        value = value[:-len(suffix)]
+    return value
+
+
+def _common_affixes(tokens):
+    """The punctuation (and key=) all tokens start and end with."""
+    first = min(tokens)
+    last = max(tokens)
+    length = 0
+    while length < len(first) and length < len(last) and first[length] == last[length]:
+        length += 1
+    prefix = first[:length]
+    while prefix and not (prefix[-1] in _OPENING or prefix[-1:] == b"="):
+        prefix = prefix[:-1]
+    shortest = min(len(token) for token in tokens) - len(prefix)
+    suffix = b""
+    for size in range(1, shortest + 1):
+        ending = tokens[0][-size:]
+        if all(token.endswith(ending) for token in tokens):
+            suffix = ending
+        else:
+            break
+    while suffix and suffix[0] not in _CLOSING:
+        suffix = suffix[1:]
+    return prefix, suffix
