@@ -45,6 +45,10 @@ MIN_VALUES = 4
 MIN_VALUES_NAMED = 2
 # Words announcing that the next word is a name, and the name's type.
 NAMING_WORDS = {b"user": "USER"}
+# Constant words a skeleton keeps beside a position that folds: a message
+# that is little more than its variable parts (`<HEX>: removed`) is not
+# folded, as nothing would show that two of them are the same message.
+MIN_CONSTANT_WORDS = 2
 # Skeletons kept before the miner folds what it can (bounds memory).
 MAX_SKELETONS = 20000
 OVERFLOW = (b"<*>",)
@@ -301,7 +305,7 @@ class TemplateMiner:
                 probe = folded[:]
                 probe[position] = None
                 known = self._wild.get((len(folded), tuple(probe)))
-                if known is not None:
+                if known is not None and _fits(folded[position], *known):
                     folded[position], new_kinds[position] = known
                     changed = True
         if not changed and folded == list(skeleton):
@@ -340,8 +344,11 @@ class TemplateMiner:
         while True:
             families = {}
             for (program, skeleton), group in self._groups.items():
+                if len(skeleton) - len(group.kinds) < MIN_CONSTANT_WORDS:
+                    continue
                 for position, shape in enumerate(skeleton):
-                    if group.kinds.get(position, "MIXED") != "MIXED":
+                    if group.kinds.get(position, "MIXED") != "MIXED" or position not in \
+                            group.kinds and len(skeleton) - len(group.kinds) <= MIN_CONSTANT_WORDS:
                         continue
                     probe = list(skeleton)
                     probe[position] = None
@@ -373,8 +380,14 @@ class TemplateMiner:
                 return
 
     def _fold_position(self, keys, probe, position, named):
-        tokens = [key[1][position] for key in keys]
-        prefix, suffix = _common_affixes(tokens)
+        originals = []
+        for key in keys:
+            group = self._groups[key]
+            if group.kinds.get(position) == "MIXED":
+                originals.extend(value for value in group.values[position] if value != OTHERS)
+            else:
+                originals.append(group.skeleton[position])
+        prefix, suffix = _common_affixes(originals)
         values = []
         for key in keys:
             group = self._groups[key]
@@ -529,6 +542,14 @@ def _values_for(tokens, old_kinds, new_kinds, values, skeleton):
     kept = [(position, value) for position, value in values
             if old_kinds.get(position) == new_kinds.get(position)]
     return kept + result
+
+
+def _fits(token, shape, kind):
+    """Whether a token (a word, or a word with digits masked) can be the
+    value of a placeholder: it has the placeholder's punctuation and key."""
+    prefix, suffix = shape.split(placeholder(kind), 1)
+    return token.startswith(prefix) and token.endswith(suffix) and \
+        len(token) >= len(prefix) + len(suffix)
 
 
 def _strip(value, prefix, suffix):
