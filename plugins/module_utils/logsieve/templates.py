@@ -75,6 +75,9 @@ _TYPES = [
     ("NUM", rb"[-+]?[0-9]+(?:[.,][0-9]+)*"),
     ("HEX", rb"0[xX][0-9a-fA-F]+|(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}"),
     ("PATH", rb"(?:/[^/ \t]*)+/?"),
+    # A random-looking id (base64, a key fingerprint): long, with digits,
+    # lower and upper case letters.
+    ("ID", rb"(?=[^ ]*[0-9])(?=[^ ]*[a-z])(?=[^ ]*[A-Z])[A-Za-z0-9+/_=-]{16,}"),
     # A host name: a letter, two dots at least and a last label like a
     # domain's, or one dot before a generic top-level domain.
     ("HOST", rb"(?=[^ ]*[A-Za-z][^ ]*\.)(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.[a-z]{2,6}"
@@ -87,6 +90,10 @@ _ADDRESS_KINDS = {"IP": "ADDR", "HOST": "ADDR"}
 _TYPED = re.compile(b"|".join(b"(?P<%s>%s)" % (name.encode(), pattern)
                               for name, pattern in _TYPES))
 _DIGITS = re.compile(rb"[0-9]+")
+# Inside a word: a run of hexadecimal digits long enough to be an id.
+_HEX_RUN = re.compile(rb"(?<![0-9A-Za-z])(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}"
+                      rb"|(?<=[^0-9A-Za-z])(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}"
+                      rb"(?![0-9A-Za-z])")
 _OPENING = b"([{<'\""
 _CLOSING = b")]}>'\",;:.!?"
 _HOST = re.compile(rb"(?=[^.]*[A-Za-z])[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.?")
@@ -98,33 +105,43 @@ def placeholder(kind):
 
 
 def _split_token(token):
-    """(prefix, core, suffix): punctuation around a token, and a key= kept
-    in the prefix."""
+    """(prefix, core, suffix): the punctuation around a token."""
     start, end = 0, len(token)
     while start < end and token[start] in _OPENING:
         start += 1
     while end > start and token[end - 1] in _CLOSING:
         end -= 1
-    equals = token.find(b"=", start, end)
-    if equals >= 0:
-        start = equals + 1
     return token[:start], token[start:end], token[end:]
+
+
+def _typed(core):
+    """The type of a value, or None."""
+    match = _TYPED.fullmatch(core)
+    if match is None or match.lastgroup == "PATH" and len(core) == 1:
+        return None
+    return _ADDRESS_KINDS.get(match.lastgroup, match.lastgroup)
 
 
 def mask_token(token):
     """(shape, kind, value) of one token.  kind is None for a constant word
     (shape is the token); "MIXED" for a word with digits inside, whose value
     is the whole token; otherwise the placeholder's type and the value it
-    stands for."""
+    stands for.  A `key=value` or `key:value` token keeps its key."""
     prefix, core, suffix = _split_token(token)
-    if core:
-        match = _TYPED.fullmatch(core)
-        if match is not None:
-            kind = _ADDRESS_KINDS.get(match.lastgroup, match.lastgroup)
-            if kind != "PATH" or len(core) > 1:
-                return prefix + placeholder(kind) + suffix, kind, core
+    kind = _typed(core) if core else None
+    if kind is None:
+        for separator in (b"=", b":"):
+            split = core.find(separator)
+            if split > 0 or separator == b"=" and split == 0:
+                value = core[split + 1:]
+                kind = _typed(value) if value else None
+                if kind is not None:
+                    prefix, core = prefix + core[:split + 1], value
+                break
+    if kind is not None:
+        return prefix + placeholder(kind) + suffix, kind, core
     if any(48 <= byte <= 57 for byte in token):
-        return _DIGITS.sub(b"<NUM>", token), "MIXED", token
+        return _DIGITS.sub(b"<NUM>", _HEX_RUN.sub(b"<HEX>", token)), "MIXED", token
     return token, None, None
 
 
@@ -281,6 +298,8 @@ class TemplateMiner:
         learned so far applied; values: (position, value) pairs."""
         skeleton, kinds, values, tokens = self._mask(message)
         target = self._redirect.get(skeleton)
+        while target is not None and target[0] in self._redirect:  # folded again since
+            target = self._redirect[target[0]]
         if target is None and self._wild and skeleton not in self._unfolded:
             target = self._learned(skeleton, kinds)
             if target is None:
@@ -406,11 +425,6 @@ class TemplateMiner:
             kinds[position] = kind
             self._move(key, group, probe[:position] + (shape,) + probe[position + 1:], kinds)
 
-    def _retarget(self, old, skeleton, kinds):
-        for source, target in self._redirect.items():
-            if target[0] == old:
-                self._redirect[source] = (skeleton, kinds)
-
     def _apply_wild(self):
         """Fold groups whose skeleton has a position another program showed varies."""
         moved = False
@@ -442,6 +456,8 @@ class TemplateMiner:
                 if position in group.kinds:
                     continue
                 prefix, core, suffix = _split_token(token)
+                if core.endswith(b"=") and core.find(b"=") == len(core) - 1:
+                    prefix, core = prefix + core, b""  # `key=`
                 if core or not (prefix or suffix):
                     continue
                 probe = skeleton[:position] + (None,) + skeleton[position + 1:]
@@ -464,7 +480,6 @@ class TemplateMiner:
             if group.kinds.get(position) != kind:
                 group.values[position] = _folded_values(group, position, skeleton[position], kind)
         self._redirect[group.skeleton] = (skeleton, kinds)
-        self._retarget(group.skeleton, skeleton, kinds)
         group.skeleton, group.kinds = skeleton, kinds
         existing = self._groups.get((key[0], skeleton))
         if existing is None:
