@@ -160,3 +160,32 @@ def test_values_are_bounded():
 def test_an_empty_key_value_folds_into_the_typed_placeholder():
     _, groups = mine([b"auth failure; tty=ssh rhost=203.0.113.1", b"auth failure; tty=ssh rhost="])
     assert list(groups) == [b"auth failure; tty=ssh rhost=<IP>"]
+
+
+def test_the_line_cache_never_changes_a_result(monkeypatch):
+    import random
+    rng = random.Random(7)
+    shapes = [b"Failed password for %s from 10.0.%d.%d port %d ssh2",
+              b"Invalid user %s from 10.0.%d.%d",
+              b"kernel: [%d.%06d] IN=eth0 SRC=203.0.%d.%d LEN=%d",
+              b"slow query (%d ms): id=%d"]
+    messages = []
+    for _ in range(3000):
+        shape = rng.choice(shapes)
+        count = shape.count(b"%") - shape.count(b"%s")
+        numbers = tuple(rng.randint(0, 300) for _ in range(count))
+        if b"%s" in shape:
+            numbers = (rng.choice([b"root", b"admin", b"1234", b"5678", b"test"]),) + numbers
+        messages.append(shape % numbers)
+
+    def summary():
+        _, groups = mine(messages)
+        return {text: (group.count, [(slot.shape, dict(slot.values)) for slot in group.slots()])
+                for text, group in groups.items()}
+
+    cached = summary()
+    # every line on the slow path
+    monkeypatch.setattr(TemplateMiner, "_masked",
+                        lambda self, message: self._mask(message)[:2]
+                        + (tuple(value for _, value in self._mask(message)[2]), None))
+    assert summary() == cached

@@ -43,7 +43,7 @@ def time_key(stamp):
         return (2,)
     if stamp[:1].isdigit():
         return (1, stamp)
-    return (0, MONTHS.get(stamp[:3], 0), stamp[4:6].strip().zfill(2), stamp[7:])
+    return (0, MONTHS.get(stamp[:3], 0), stamp[4:])  # a space-padded day sorts right
 
 
 def iso_time(stamp, year=None):

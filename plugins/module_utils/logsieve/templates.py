@@ -36,9 +36,12 @@ from .syslogline import time_key
 
 PLACEHOLDER = re.compile(rb"<([A-Z*]+)>")
 
-# Values a placeholder or a group counts at most; further new values are
-# counted under OTHERS (the top values are what a reader acts on).
+# Values a placeholder or a group counts at most: every BATCH lines of
+# a group, and at the end, the less frequent ones beyond MAX_VALUES are
+# counted together under OTHERS (the top values are what a reader acts on;
+# a value first seen after a pruning counts from there).
 MAX_VALUES = 1000
+BATCH = 4096
 OTHERS = b"<others>"
 # Distinct values a word position needs to become a placeholder.
 MIN_VALUES = 4
@@ -67,7 +70,7 @@ _TYPES = [
     ("DATE", _SPACED_DATE + rb"|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ]" + _CLOCK
      + rb"(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?|[0-9]{1,2}/" + _MONTH + rb"/[0-9]{4}(?::" + _CLOCK + rb")?"),
     ("TIME", _CLOCK),
-    ("IP", rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:#][0-9]{1,5})?"
+    ("IP", rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:#][0-9]{1,5})?"  # _IPV4 below
            rb"|(?=[0-9a-fA-F:.]*::|(?:[0-9a-fA-F]{1,4}:){7})[0-9a-fA-F:]{2,39}(?:\.[0-9.]+)?"
            rb"(?:%[0-9A-Za-z]+)?"),
     ("MAC", rb"[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5,}"),
@@ -77,7 +80,7 @@ _TYPES = [
     ("PATH", rb"(?:/[^/ \t]*)+/?"),
     # A random-looking id (base64, a key fingerprint): long, with digits,
     # lower and upper case letters.
-    ("ID", rb"(?=[^ ]*[0-9])(?=[^ ]*[a-z])(?=[^ ]*[A-Z])[A-Za-z0-9+/_=-]{16,}"),
+    ("ID", rb"(?=[^ ]*[0-9])(?=[^ ]*[a-z])(?=[^ ]*[A-Z])[A-Za-z0-9+/_-]{20,}={0,2}"),
     # A host name: a letter, two dots at least and a last label like a
     # domain's, or one dot before a generic top-level domain.
     ("HOST", rb"(?=[^ ]*[A-Za-z][^ ]*\.)(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.[a-z]{2,6}"
@@ -91,13 +94,22 @@ _TYPED = re.compile(b"|".join(b"(?P<%s>%s)" % (name.encode(), pattern)
                               for name, pattern in _TYPES))
 _DIGITS = re.compile(rb"[0-9]+")
 # Inside a word: a run of hexadecimal digits long enough to be an id.
-_HEX_RUN = re.compile(rb"(?<![0-9A-Za-z])(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}"
+_HEX_RUN = re.compile(rb"0[xX][0-9a-fA-F]+|(?<![0-9A-Za-z])(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}"
                       rb"|(?<=[^0-9A-Za-z])(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}"
                       rb"(?![0-9A-Za-z])")
 _OPENING = b"([{<'\""
 _CLOSING = b")]}>'\",;:.!?"
 _HOST = re.compile(rb"(?=[^.]*[A-Za-z])[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.?")
 _TOKEN_CACHE_SIZE = 100000
+_KNOWN_SIZE = 5000
+_KEY_DROPS = b"0123456789abcdefABCDEF"
+_CANDIDATES = 8  # skeletons per key
+_EXTRACT_AFTER = 3  # lines of a skeleton before it gets an extractor
+_BLANKS = rb"[ \t\n\r\x0b\x0c]+"
+_TYPE_PATTERNS = dict(_TYPES)
+_IPV4 = rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:#][0-9]{1,5})?"
+_IPV4_ONLY = re.compile(_IPV4)
+_TYPE_PATTERNS["ADDR"] = _TYPE_PATTERNS["IP"] + b"|" + _TYPE_PATTERNS["HOST"]
 
 
 def placeholder(kind):
@@ -169,6 +181,16 @@ def _count(counter, value, count=1):
         counter[OTHERS] += count
 
 
+def _bound(counter):
+    """Keep the MAX_VALUES most frequent values; the rest count as OTHERS."""
+    others = counter.pop(OTHERS, 0)
+    kept = counter.most_common(MAX_VALUES)
+    others += sum(counter.values()) - sum(count for _, count in kept)
+    counter.clear()
+    counter.update(dict(kept))
+    counter[OTHERS] = others
+
+
 def _merge_counter(target, source):
     for value, count in source.items():
         _count(target, value, count)
@@ -176,40 +198,75 @@ def _merge_counter(target, source):
 
 class Group:
     """The lines of one template from one program: how many, when, where,
-    and the values of each placeholder."""
+    and the values of each placeholder.  Lines are counted in batches (their
+    stamps, hosts and values wait in short lists, counted in C by Counter),
+    so call flush() before reading first, last, hosts or values directly."""
 
     __slots__ = ("program", "skeleton", "kinds", "count", "first", "last", "first_index",
-                 "hosts", "values", "template")
+                 "hosts", "values", "template", "_stamps", "_hosts", "_rows")
 
     def __init__(self, program, skeleton, kinds):
         self.program = program
         self.skeleton = skeleton  # tuple of token shapes
         self.kinds = kinds  # {position: kind} of the placeholders
         self.count = 0
-        self.first = self.last = self.first_index = None  # first, last: (time_key, stamp)
+        self.first = self.last = None  # (time_key, stamp)
+        self.first_index = None
         self.hosts = Counter()
         self.values = {position: Counter() for position in kinds}
         self.template = None  # set by TemplateMiner.groups()
+        self._stamps, self._hosts, self._rows = [], [], []
 
-    def add_line(self, index, stamp, host, values):
+    def add_line(self, index, stamp, host, row):
+        """row: the values of the placeholders, in position order."""
         self.count += 1
-        key = time_key(stamp)
         if self.first_index is None:
             self.first_index = index
-        if self.first is None or key < self.first[0]:
-            self.first = (key, stamp)
-        if self.last is None or key >= self.last[0]:
-            self.last = (key, stamp)
+        if stamp is not None:
+            self._stamps.append(stamp)
         if host is not None:
-            _count(self.hosts, host)
-        for position, value in values:
-            _count(self.values[position], value)
+            self._hosts.append(host)
+        self._rows.append(row)
+        if len(self._rows) >= BATCH:
+            self.flush()
+
+    def flush(self):
+        """Count the lines waiting, and bound the counters."""
+        stamps = self._stamps
+        if stamps:
+            if len({stamp[:3] for stamp in stamps}) == 1:  # one month (or RFC 3339 only)
+                earliest, latest = min(stamps), max(stamps)
+            else:
+                earliest, latest = min(stamps, key=time_key), max(stamps, key=time_key)
+            for stamp in (earliest, latest):
+                key = time_key(stamp)
+                if self.first is None or key < self.first[0]:
+                    self.first = (key, stamp)
+                if self.last is None or key >= self.last[0]:
+                    self.last = (key, stamp)
+            self._stamps = []
+        if self._hosts:
+            self.hosts.update(self._hosts)
+            self._hosts = []
+        if self._rows:
+            for position, column in zip(sorted(self.values), zip(*self._rows)):
+                self.values[position].update(column)
+            self._rows = []
+        for counter in (self.hosts, *self.values.values()):
+            if len(counter) > MAX_VALUES:
+                _bound(counter)
 
     def absorb(self, other):
+        self.flush()
+        other.flush()
         self.count += other.count
         self.first_index = min(self.first_index, other.first_index)
-        self.first = min(self.first, other.first, key=lambda pair: pair[0])
-        self.last = max(self.last, other.last, key=lambda pair: pair[0])
+        for pair in (other.first, other.last):
+            if pair is not None:
+                if self.first is None or pair[0] < self.first[0]:
+                    self.first = pair
+                if self.last is None or pair[0] >= self.last[0]:
+                    self.last = pair
         _merge_counter(self.hosts, other.hosts)
         for position, counter in other.values.items():
             _merge_counter(self.values[position], counter)
@@ -217,14 +274,17 @@ class Group:
     @property
     def first_time(self):
         """The earliest time stamp (bytes) of its lines, None if they have none."""
-        return self.first[1]
+        self.flush()
+        return self.first[1] if self.first else None
 
     @property
     def last_time(self):
-        return self.last[1]
+        self.flush()
+        return self.last[1] if self.last else None
 
     def slots(self):
         """The placeholders in template order, each with this group's values."""
+        self.flush()
         shown = self.template or self
         return [Slot(shown.kinds[position], shown.skeleton[position], self.values[position])
                 for position in sorted(shown.kinds)]
@@ -264,6 +324,7 @@ class TemplateMiner:
         self._unfolded = set()  # skeletons nothing learned folds (cleared by fold())
         self._templates = {}  # skeleton -> Template, made by groups()
         self._lines = 0
+        self._known = {}  # message without digits -> masked, see _masked()
 
     def _mask(self, message):
         cache = self._tokens
@@ -293,9 +354,48 @@ class TemplateMiner:
                 values.append((position, value))
         return tuple(shapes), kinds, values, tokens
 
+    def _masked(self, message):
+        """_mask(), through a cache keyed by the message without its digits
+        and hexadecimal letters: lines that differ only in numbers and ids
+        (most of a log) share an entry, and once a skeleton was seen a few
+        times an extractor (a regular expression of the skeleton) reads their
+        values in one call.  A line no extractor matches takes the slow path,
+        so the cache never changes a result.  tokens is None when the cache
+        answered."""
+        key = message.translate(None, _KEY_DROPS)
+        candidates = self._known.get(key)
+        if candidates is not None:
+            for candidate in candidates:
+                extractor = candidate[3]
+                if extractor is not None:
+                    match = extractor.fullmatch(message)
+                    if match is not None:
+                        return candidate[0], candidate[1], match.groups(), None
+        skeleton, kinds, values, tokens = self._mask(message)
+        values = tuple(value for _, value in values)
+        if candidates is None:
+            if len(self._known) >= _KNOWN_SIZE:
+                self._known.clear()
+            candidates = self._known[key] = []
+        for candidate in candidates:
+            if candidate[0] == skeleton:
+                candidate[5] += 1
+                if candidate[5] == _EXTRACT_AFTER:
+                    candidate[3] = _extractor(candidate[4], skeleton, kinds)
+                    candidate[4] = None
+                break
+        else:
+            if len(candidates) < _CANDIDATES:
+                candidates.append([skeleton, kinds, None, None, tokens, 1])
+        return skeleton, kinds, values, tokens
+
     def skeleton_of(self, message):
-        """(skeleton, kinds, values) of a message, with what the miner has
-        learned so far applied; values: (position, value) pairs."""
+        """(skeleton, kinds, row) of a message, with what the miner has
+        learned so far applied; row: the placeholders' values in position
+        order."""
+        skeleton, kinds, row, tokens = self._masked(message)
+        if not self._redirect and not self._wild:
+            return skeleton, kinds, row
         skeleton, kinds, values, tokens = self._mask(message)
         target = self._redirect.get(skeleton)
         while target is not None and target[0] in self._redirect:  # folded again since
@@ -308,7 +408,7 @@ class TemplateMiner:
             new_skeleton, new_kinds = target
             values = _values_for(tokens, kinds, new_kinds, values, new_skeleton)
             skeleton, kinds = new_skeleton, new_kinds
-        return skeleton, kinds, values
+        return skeleton, kinds, tuple(value for _, value in sorted(values))
 
     def _learned(self, skeleton, kinds):
         """Fold a new skeleton into a template learned before, if it differs
@@ -346,7 +446,7 @@ class TemplateMiner:
                     # memory bound: the rest of this program's new ones are
                     # counted together, each message a value of <*>.
                     skeleton, kinds = OVERFLOW, {0: "*"}
-                    values = [(0, header.message)]
+                    values = (header.message,)
                     key = (header.program, skeleton)
                 else:
                     return self.add(header)
@@ -360,6 +460,8 @@ class TemplateMiner:
     def fold(self):
         """Fold skeletons that differ only at a word position showing enough
         values (see the module's docstring), until nothing more folds."""
+        for group in self._groups.values():
+            group.flush()
         while True:
             families = {}
             for (program, skeleton), group in self._groups.items():
@@ -499,7 +601,7 @@ class TemplateMiner:
         for group in self._groups.values():
             group.template = self._templates[group.skeleton]
         return sorted(self._groups.values(),
-                      key=lambda group: (group.first[0], group.first_index))
+                      key=lambda group: (group.first[0] if group.first else (2,), group.first_index))
 
     def template_of(self, message):
         """The Template a message falls in, with what the miner learned (after
@@ -528,6 +630,30 @@ def _template(skeleton, groups):
 def _address_kind(value):
     match = _TYPED.fullmatch(value)
     return match.lastgroup if match is not None and match.lastgroup in _ADDRESS_KINDS else "ADDR"
+
+
+def _extractor(tokens, skeleton, kinds):
+    """A regular expression that matches the messages of this skeleton and
+    captures the value of each placeholder, in position order."""
+    parts = []
+    for position, token in enumerate(tokens):
+        kind = kinds.get(position)
+        shape = skeleton[position]
+        if kind is None:
+            parts.append(re.escape(token))
+        elif kind == "MIXED":
+            pieces = re.split(rb"(<NUM>|<HEX>)", shape)
+            parts.append(b"(" + b"".join(b"[0-9]+" if piece == b"<NUM>" else b"[0-9a-fA-F]+"
+                                         if piece == b"<HEX>" else re.escape(piece)
+                                         for piece in pieces) + b")")
+        else:
+            prefix, suffix = shape.split(placeholder(kind), 1)
+            pattern = _TYPE_PATTERNS[kind]
+            if kind == "ADDR":  # the sample's kind of address (the key pins it)
+                pattern = _IPV4 if _IPV4_ONLY.fullmatch(token, len(prefix), len(token) - len(suffix)) \
+                    else pattern
+            parts.append(re.escape(prefix) + b"(" + pattern + b")" + re.escape(suffix))
+    return re.compile(_BLANKS.join(parts).join([rb"[ \t\n\r\x0b\x0c]*"] * 2))
 
 
 def _folded_values(group, position, shape, kind):
