@@ -189,3 +189,25 @@ def test_the_line_cache_never_changes_a_result(monkeypatch):
                         lambda self, message: self._mask(message)[:2]
                         + (tuple(value for _, value in self._mask(message)[2]), None))
     assert summary() == cached
+
+
+def test_blocks_and_single_lines_group_alike():
+    lines = [b"Nov 21 07:00:%02d web%d sshd[%d]: Failed password for %s from 10.0.0.%d port %d ssh2"
+             % (n % 60, n % 3, 100 + n, [b"root", b"admin", b"x1", b"test"][n % 4], n % 250, 1000 + n)
+             for n in range(500)]
+    lines += [b"a continuation line", b"", b"Nov 21 07:10:00 web1 kernel: [12.5] eth0: link up",
+              b"Nov 21 07:10:00 web1 kernel: [13.5] eth0: link up"]
+
+    def described(miner):
+        return sorted(((group.program, group.template.text, group.count, group.first_time,
+                        group.last_time, dict(group.hosts),
+                        [(slot.shape, dict(slot.values)) for slot in group.slots()])
+                       for group in miner.groups()), key=repr)
+
+    by_line = TemplateMiner()
+    for line in lines:
+        by_line.add(syslogline.parse(line))
+    by_block = TemplateMiner()
+    by_block.add_block(b"\n".join(lines[:123]) + b"\n")
+    by_block.add_block(b"\n".join(lines[123:]))
+    assert described(by_block) == described(by_line)

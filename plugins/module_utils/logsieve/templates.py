@@ -32,6 +32,7 @@ hosts, and each placeholder's values with their counts (bounded).
 import re
 from collections import Counter
 
+from . import syslogline
 from .syslogline import time_key
 
 PLACEHOLDER = re.compile(rb"<([A-Z*]+)>")
@@ -80,10 +81,10 @@ _TYPES = [
     ("PATH", rb"(?:/[^/ \t]*)+/?"),
     # A random-looking id (base64, a key fingerprint): long, with digits,
     # lower and upper case letters.
-    ("ID", rb"(?=[^ ]*[0-9])(?=[^ ]*[a-z])(?=[^ ]*[A-Z])[A-Za-z0-9+/_-]{20,}={0,2}"),
+    ("ID", rb"(?=[^ \n]*[0-9])(?=[^ \n]*[a-z])(?=[^ \n]*[A-Z])[A-Za-z0-9+/_-]{20,}={0,2}"),
     # A host name: a letter, two dots at least and a last label like a
     # domain's, or one dot before a generic top-level domain.
-    ("HOST", rb"(?=[^ ]*[A-Za-z][^ ]*\.)(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.[a-z]{2,6}"
+    ("HOST", rb"(?=[^ \n]*[A-Za-z][^ \n]*\.)(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.[a-z]{2,6}"
              rb"|[A-Za-z0-9_-]+\.(?:com|net|org|edu|gov|mil|int|info|biz))\.?"),
 ]
 # A host is named by address or by name, in the same place of a message: both
@@ -105,7 +106,7 @@ _KNOWN_SIZE = 5000
 _KEY_DROPS = b"0123456789abcdefABCDEF"
 _CANDIDATES = 8  # skeletons per key
 _EXTRACT_AFTER = 3  # lines of a skeleton before it gets an extractor
-_BLANKS = rb"[ \t\n\r\x0b\x0c]+"
+_BLANKS = rb"[ \t\r\x0b\x0c]+"  # within one line
 _TYPE_PATTERNS = dict(_TYPES)
 _IPV4 = rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:#][0-9]{1,5})?"
 _IPV4_ONLY = re.compile(_IPV4)
@@ -230,9 +231,22 @@ class Group:
         if len(self._rows) >= BATCH:
             self.flush()
 
+    def add_lines(self, first_index, stamps, hosts, rows):
+        """add_line() for many lines at once (stamps and hosts may hold b"")."""
+        self.count += len(rows)
+        if self.first_index is None:
+            self.first_index = first_index
+        self._stamps.extend(stamps)
+        self._hosts.extend(hosts)
+        self._rows.extend(rows)
+        if len(self._rows) >= BATCH:
+            self.flush()
+
     def flush(self):
         """Count the lines waiting, and bound the counters."""
         stamps = self._stamps
+        if b"" in stamps:
+            stamps = [stamp for stamp in stamps if stamp]
         if stamps:
             if len({stamp[:3] for stamp in stamps}) == 1:  # one month (or RFC 3339 only)
                 earliest, latest = min(stamps), max(stamps)
@@ -247,6 +261,7 @@ class Group:
             self._stamps = []
         if self._hosts:
             self.hosts.update(self._hosts)
+            self.hosts.pop(b"", None)
             self._hosts = []
         if self._rows:
             for position, column in zip(sorted(self.values), zip(*self._rows)):
@@ -457,6 +472,50 @@ class TemplateMiner:
         self._lines += 1
         return group
 
+    def add_block(self, text):
+        """Count the lines of a block (lines joined by newlines).  Lines are
+        sorted into buckets by program and cache key, and each bucket whose
+        skeleton has an extractor is read by one findall() over its messages
+        and counted in bulk: the per-line work left in Python is small."""
+        buckets = {}
+        index = self._lines
+        for stamp, host, program, pid, message in syslogline.parse_block(text):
+            key = (program, message.translate(None, _KEY_DROPS))
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = bucket = (index, [], [], [])
+            bucket[1].append(stamp)
+            bucket[2].append(host)
+            bucket[3].append(message)
+            index += 1
+        for (program, key), (first, stamps, hosts, messages) in buckets.items():
+            candidate = None
+            if not self._redirect and not self._wild:
+                for known in self._known.get(key, ()):
+                    if known[3] is not None:
+                        candidate = known
+                        break
+            if candidate is not None and len(messages) > 1:
+                rows = candidate[3].findall(b"\n".join(messages))
+                if len(rows) == len(messages):
+                    if candidate[3].groups == 1:
+                        rows = [(value,) for value in rows]
+                    elif candidate[3].groups == 0:
+                        rows = [()] * len(rows)
+                    self._group(program, candidate[0], candidate[1]).add_lines(
+                        first, stamps, hosts, rows)
+                    continue
+            for offset, (stamp, host, message) in enumerate(zip(stamps, hosts, messages)):
+                self._lines = first + offset
+                self.add(syslogline.Header(stamp or None, host or None, program, None, message))
+        self._lines = index
+
+    def _group(self, program, skeleton, kinds):
+        group = self._groups.get((program, skeleton))
+        if group is None:
+            group = self._groups[(program, skeleton)] = Group(program, skeleton, kinds)
+        return group
+
     def fold(self):
         """Fold skeletons that differ only at a word position showing enough
         values (see the module's docstring), until nothing more folds."""
@@ -653,7 +712,8 @@ def _extractor(tokens, skeleton, kinds):
                 pattern = _IPV4 if _IPV4_ONLY.fullmatch(token, len(prefix), len(token) - len(suffix)) \
                     else pattern
             parts.append(re.escape(prefix) + b"(" + pattern + b")" + re.escape(suffix))
-    return re.compile(_BLANKS.join(parts).join([rb"[ \t\n\r\x0b\x0c]*"] * 2))
+    # One line at a time (fullmatch) or all lines of a block (findall).
+    return re.compile(rb"^[ \t\r\x0b\x0c]*" + _BLANKS.join(parts) + rb"[ \t\r\x0b\x0c]*$", re.M)
 
 
 def _folded_values(group, position, shape, kind):
