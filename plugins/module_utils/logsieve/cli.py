@@ -21,7 +21,7 @@ from .lock import LockError, RunLock
 from .pipeline import classify_blocks, read_groups
 from .jsonreport import write_json_report
 from .report import ReportError, SortedLines, read_optional, write_section
-from .summary import group_section, write_groups, write_overview
+from .summary import GroupedSection, fold_block, group_section, write_groups, write_overview
 from .rules import IGNORE_LEVELS, RuleError, RuleTree
 from .cursor import CursorError, remove_stale_temporaries
 from .errors import LogsieveError
@@ -261,8 +261,13 @@ def run(options, debug):
         unique, tmpdir = flag(settings, "SORTUNIQ"), settings.get("TMP")
         result = None
         try:
-            result = classify_blocks(classifier, read_groups(groups),
-                                     lambda: SortedLines(unique=unique, tmpdir=tmpdir))
+            if summary_level(settings):
+                # Grouped: the workers fold their blocks' lines, none are kept.
+                result = classify_blocks(classifier, read_groups(groups), GroupedSection,
+                                         fold_events=fold_block)
+            else:
+                result = classify_blocks(classifier, read_groups(groups),
+                                         lambda: SortedLines(unique=unique, tmpdir=tmpdir))
             debug(f"read {result.lines} lines")
             section = report_section(result, settings) if result.lines else None
             if result.lines == 0 and errors:

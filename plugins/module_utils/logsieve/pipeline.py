@@ -24,6 +24,18 @@ SLOT_SIZE = 2 << 20
 
 _worker_classifier = None  # set in the parent before forking
 _worker_slots = None
+_worker_fold = None
+
+
+class Folded:
+    """A block's events folded in the worker (by `fold_events`), in place of
+    the lines: `taken` is what the events section's absorb() takes."""
+
+    __slots__ = ("slot", "taken")
+
+    def __init__(self, slot, taken):
+        self.slot = slot
+        self.taken = taken
 
 
 def _classify_in_worker(text):
@@ -37,6 +49,8 @@ def _classify_slot(slot, length):
     with memoryview(_worker_slots) as shared:
         count, events, event_count, strip, order, placed = \
             _worker_classifier.classify_text(shared[start:start + length])
+        if _worker_fold is not None:
+            return count, Folded(slot, _worker_fold(events)), event_count, strip, order, placed
         shared[start:start + len(events)] = events
     return count, (slot, len(events)), event_count, strip, order, placed
 
@@ -74,10 +88,13 @@ def read_groups(groups):
             itertools.chain.from_iterable(source.chunks() for source in group))
 
 
-def classify_blocks(classifier, blocks, new_section, workers=None):
+def classify_blocks(classifier, blocks, new_section, workers=None, fold_events=None):
     """Classify text blocks into a Classification whose sections are made by
-    `new_section` (the report's SortedLines)."""
-    global _worker_classifier, _worker_slots
+    `new_section` (the report's SortedLines, or GroupedSection under -u).
+    `fold_events`: a function the workers run on each block's events instead
+    of sending the lines back (the grouped report folds them there, in
+    parallel); the events section absorbs what it returns."""
+    global _worker_classifier, _worker_slots, _worker_fold
     workers = default_workers() if workers is None else workers
     result = Classification(new_section=new_section)
     in_flight = collections.deque()
@@ -89,6 +106,11 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
     def collect(outcome):
         count, events, event_count, strip, order, placed = outcome
         result.lines += count
+        if isinstance(events, Folded):
+            free_slots.append(events.slot)
+            result.events.absorb(events.taken, event_count)
+            result.add_placed(placed)
+            return
         if isinstance(events, tuple):  # (slot, length) in shared memory
             slot, length = events
             free_slots.append(slot)
@@ -102,7 +124,7 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
             if workers > 1 and pool is None and number == 1:
                 slots = mmap.mmap(-1, window * SLOT_SIZE)  # shared with the children
                 free_slots.extend(range(window))
-                _worker_classifier, _worker_slots = classifier, slots
+                _worker_classifier, _worker_slots, _worker_fold = classifier, slots, fold_events
                 pool = multiprocessing.get_context("fork").Pool(workers)
                 # The first block was classified here; go on in the workers.
             if pool is None:
@@ -125,7 +147,7 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
         if pool is not None:
             pool.terminate()
             pool.join()
-        _worker_classifier = _worker_slots = None
+        _worker_classifier = _worker_slots = _worker_fold = None
         if slots is not None:
             slots.close()
     return result.finish()

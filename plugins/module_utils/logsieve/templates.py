@@ -510,6 +510,30 @@ class TemplateMiner:
                 self.add(syslogline.Header(stamp or None, host or None, program, None, message))
         self._lines = index
 
+    def take_block(self, text):
+        """add_block(), then hand over the groups it made: (lines, groups)
+        for absorb() in another miner (the pipeline's workers fold their
+        blocks; the caches stay here, warm for the next block)."""
+        self._groups, self._lines = {}, 0
+        self.add_block(text)
+        for group in self._groups.values():
+            group.flush()
+        taken, self._groups = self._groups, {}
+        return self._lines, taken
+
+    def absorb(self, taken):
+        """Count the groups take_block() handed over, as lines after those
+        counted so far."""
+        lines, groups = taken
+        for key, group in groups.items():
+            group.first_index += self._lines
+            existing = self._groups.get(key)
+            if existing is None:
+                self._groups[key] = group
+            else:
+                existing.absorb(group)
+        self._lines += lines
+
     def _group(self, program, skeleton, kinds):
         group = self._groups.get((program, skeleton))
         if group is None:
