@@ -165,12 +165,6 @@ def report_blocks(lines):
     return stripped_blocks(lines.blocks()) if lines.needs_strip else lines.blocks()
 
 
-def report_lines(lines):
-    """A section's lines in report order, each as the text report prints it."""
-    for block in report_blocks(lines):
-        yield from block[:-1].split(b"\n")
-
-
 def write_section(out, title, lines):
     """Write one section (title, lines, blank line) if `lines` has any."""
     blocks = report_blocks(lines)

@@ -42,6 +42,7 @@ PLACEHOLDER = re.compile(rb"<([A-Z*]+)>")
 # counted together under OTHERS (the top values are what a reader acts on;
 # a value first seen after a pruning counts from there).
 MAX_VALUES = 1000
+SLACK = 4
 BATCH = 4096
 OTHERS = b"<others>"
 # Distinct values a word position needs to become a placeholder.
@@ -193,8 +194,9 @@ def _bound(counter):
 
 
 def _merge_counter(target, source):
-    for value, count in source.items():
-        _count(target, value, count)
+    target.update(source)
+    if len(target) > SLACK * MAX_VALUES:
+        _bound(target)
 
 
 class Group:
@@ -242,8 +244,9 @@ class Group:
         if len(self._rows) >= BATCH:
             self.flush()
 
-    def flush(self):
-        """Count the lines waiting, and bound the counters."""
+    def flush(self, final=False):
+        """Count the lines waiting, and bound the counters (to SLACK times
+        their bound until the `final` flush: bounding costs a sort)."""
         stamps = self._stamps
         if b"" in stamps:
             stamps = [stamp for stamp in stamps if stamp]
@@ -268,7 +271,7 @@ class Group:
                 self.values[position].update(column)
             self._rows = []
         for counter in (self.hosts, *self.values.values()):
-            if len(counter) > MAX_VALUES:
+            if len(counter) > (MAX_VALUES if final else SLACK * MAX_VALUES):
                 _bound(counter)
 
     def absorb(self, other):
@@ -677,6 +680,8 @@ class TemplateMiner:
         `template` is set."""
         self.fold()
         by_skeleton = {}
+        for group in self._groups.values():
+            group.flush(final=True)
         for group in self._groups.values():
             by_skeleton.setdefault(group.skeleton, []).append(group)
         self._templates = {skeleton: _template(skeleton, members)
