@@ -193,7 +193,17 @@ def _bound(counter):
     counter[OTHERS] = others
 
 
+def _portable(counter):
+    """A counter as (values seen once, Counter of the others): most values of
+    a block are seen once, and a list of them is counted in C on arrival."""
+    multi = Counter({value: count for value, count in counter.items() if count > 1})
+    return [value for value, count in counter.items() if count == 1], multi
+
+
 def _merge_counter(target, source):
+    if isinstance(source, tuple):  # _portable()
+        singles, source = source
+        target.update(singles)
     target.update(source)
     if len(target) > SLACK * MAX_VALUES:
         _bound(target)
@@ -276,9 +286,11 @@ class Group:
 
     def absorb(self, other):
         self.flush()
-        other.flush()
+        if not isinstance(other.hosts, tuple):  # not from take_block(): flushed there
+            other.flush()
         self.count += other.count
-        self.first_index = min(self.first_index, other.first_index)
+        self.first_index = other.first_index if self.first_index is None \
+            else min(self.first_index, other.first_index)
         for pair in (other.first, other.last):
             if pair is not None:
                 if self.first is None or pair[0] < self.first[0]:
@@ -521,6 +533,9 @@ class TemplateMiner:
         self.add_block(text)
         for group in self._groups.values():
             group.flush()
+            group.hosts = _portable(group.hosts)
+            group.values = {position: _portable(counter)
+                            for position, counter in group.values.items()}
         taken, self._groups = self._groups, {}
         return self._lines, taken
 
@@ -532,9 +547,8 @@ class TemplateMiner:
             group.first_index += self._lines
             existing = self._groups.get(key)
             if existing is None:
-                self._groups[key] = group
-            else:
-                existing.absorb(group)
+                existing = self._groups[key] = Group(group.program, group.skeleton, group.kinds)
+            existing.absorb(group)
         self._lines += lines
 
     def _group(self, program, skeleton, kinds):
