@@ -211,3 +211,9 @@ def test_blocks_and_single_lines_group_alike():
     by_block.add_block(b"\n".join(lines[:123]) + b"\n")
     by_block.add_block(b"\n".join(lines[123:]))
     assert described(by_block) == described(by_line)
+
+
+@pytest.mark.parametrize("token", [b"ls.1.gz", b"java.1.gz", b"app.conf.bak", b"nginx.conf.tmp"])
+def test_file_names_are_not_host_names(token):
+    assert mask_token(token)[1] != "ADDR"
+    assert mask_token(b"biblioteka.wsi.edu.pl")[1] == "ADDR"  # .pl: Poland, not Perl

@@ -86,8 +86,12 @@ _TYPES = [
     # lower and upper case letters.
     ("ID", rb"(?=[^ \n]*[0-9])(?=[^ \n]*[a-z])(?=[^ \n]*[A-Z])[A-Za-z0-9+/_-]{20,}={0,2}"),
     # A host name: a letter, two dots at least and a last label like a
-    # domain's, or one dot before a generic top-level domain.
-    ("HOST", rb"(?=[^ \n]*[A-Za-z][^ \n]*\.)(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.[a-z]{2,6}"
+    # domain's (not a file name's extension that is no country's domain),
+    # or one dot before a generic top-level domain.
+    ("HOST", rb"(?=[^ \n]*[A-Za-z][^ \n]*\.)"
+             rb"(?![^ \n]*\.(?:gz|xz|bz2|zst|zip|tar|tgz|deb|rpm|log|txt|conf|cfg|ini|json|yaml|yml|xml"
+             rb"|html|js|css|pem|crt|lock|pid|sock|bak|tmp)\.?(?![^ \n]))"
+             rb"(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.[a-z]{2,6}"
              rb"|[A-Za-z0-9_-]+\.(?:com|net|org|edu|gov|mil|int|info|biz))\.?"),
 ]
 # A host is named by address or by name, in the same place of a message: both
