@@ -125,7 +125,7 @@ def placeholder(kind):
     return b"<%s>" % kind.encode()
 
 
-def _split_token(token):
+def split_token(token):
     """(prefix, core, suffix): the punctuation around a token."""
     start, end = 0, len(token)
     while start < end and token[start] in _OPENING:
@@ -148,7 +148,7 @@ def mask_token(token):
     (shape is the token); "MIXED" for a word with digits inside, whose value
     is the whole token; otherwise the placeholder's type and the value it
     stands for.  A `key=value` or `key:value` token keeps its key."""
-    prefix, core, suffix = _split_token(token)
+    prefix, core, suffix = split_token(token)
     kind = _typed(core) if core else None
     if kind is None:
         for separator in (b"=", b":"):
@@ -673,7 +673,7 @@ class TemplateMiner:
             for position, token in enumerate(skeleton):
                 if position in group.kinds:
                     continue
-                prefix, core, suffix = _split_token(token)
+                prefix, core, suffix = split_token(token)
                 if core.endswith(b"=") and core.find(b"=") == len(core) - 1:
                     prefix, core = prefix + core, b""  # `key=`
                 if core or not (prefix or suffix):
