@@ -14,7 +14,7 @@ from collections import Counter
 
 from .report import report_blocks, section_header
 from .syslogline import parse
-from .templates import OTHERS, Slot, TemplateMiner, split_token
+from .templates import OTHERS, Slot, TemplateMiner, most_frequent, split_token
 
 TOP_VALUES = 5
 TOP_HOSTS = 5
@@ -86,7 +86,7 @@ def group_section(lines):
 
 def _counted(counter, top):
     """`value (count), ...` for the most frequent values, and how many more."""
-    shown = [(value, count) for value, count in counter.most_common(top + 1)
+    shown = [(value, count) for value, count in most_frequent(counter, top + 1)
              if value != OTHERS][:top]
     text = b", ".join(b"%s (%d)" % (value if value else b'""', count) for value, count in shown)
     rest = len(counter) - len(shown) - (OTHERS in counter)

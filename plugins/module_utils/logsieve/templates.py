@@ -179,7 +179,14 @@ class Slot:
         self.values = values if values is not None else Counter()
 
     def top(self, count=5):
-        return self.values.most_common(count)
+        return most_frequent(self.values, count)
+
+
+def most_frequent(counter, count=None):
+    """(value, count) pairs, most frequent first, ties in value order (a
+    report reads the same whatever order the lines were counted in)."""
+    pairs = sorted(counter.items(), key=lambda pair: (-pair[1], pair[0]))
+    return pairs if count is None else pairs[:count]
 
 
 def _count(counter, value, count=1):
