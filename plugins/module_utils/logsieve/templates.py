@@ -569,8 +569,33 @@ class TemplateMiner:
         for key, group in groups.items():
             group.first_index += self._lines
             existing = self._groups.get(key)
+            if existing is None and (self._redirect or self._wild):
+                # after a fold: what was learned applies to this group too
+                target = self._redirect.get(key[1])
+                while target is not None and target[0] in self._redirect:
+                    target = self._redirect[target[0]]
+                if target is None:
+                    target = self._learned(key[1], group.kinds)
+                if target is not None:
+                    group = _unportable(group)
+                    self._groups[key] = group
+                    self._move(key, group, *target)
+                    continue
+            if existing is None and len(self._groups) >= MAX_SKELETONS:
+                self.fold()
+                if len(self._groups) >= MAX_SKELETONS // 2:
+                    group = _overflowing(group)  # see add()
+                    key = (group.program, OVERFLOW)
+                    existing = self._groups.get(key)
+                else:
+                    self._groups[key] = group = _unportable(group)
+                    target = self._learned(key[1], group.kinds)
+                    if target is not None:
+                        self._move(key, group, *target)
+                    continue
             if existing is None:
-                existing = self._groups[key] = Group(group.program, group.skeleton, group.kinds)
+                    existing = self._groups[key] = Group(group.program, group.skeleton,
+                                                         group.kinds)
             existing.absorb(group)
         self._lines += lines
 
@@ -780,6 +805,23 @@ def _extractor(tokens, skeleton, kinds):
             parts.append(re.escape(prefix) + b"(" + pattern + b")" + re.escape(suffix))
     # One line at a time (fullmatch) or all lines of a block (findall).
     return re.compile(rb"^[ \t\r\x0b\x0c]*" + _BLANKS.join(parts) + rb"[ \t\r\x0b\x0c]*$", re.M)
+
+
+def _unportable(group):
+    """A group handed over by take_block() with plain Counters again."""
+    copy = Group(group.program, group.skeleton, group.kinds)
+    copy.absorb(group)
+    return copy
+
+
+def _overflowing(group):
+    """A group handed over by take_block() as part of the overflow group of
+    its program: its count, times and hosts, its template as the value."""
+    overflow = Group(group.program, OVERFLOW, {0: "*"})
+    overflow.count, overflow.first, overflow.last = group.count, group.first, group.last
+    overflow.first_index, overflow.hosts = group.first_index, group.hosts
+    overflow.values[0][b" ".join(group.skeleton)] = group.count
+    return overflow
 
 
 def _folded_values(group, position, shape, kind):
