@@ -108,7 +108,7 @@ _HEX_RUN = re.compile(rb"0[xX][0-9a-fA-F]+|(?<![0-9A-Za-z])(?=[0-9a-fA-F]*[0-9])
 _OPENING = b"([{<'\""
 _CLOSING = b")]}>'\",;:.!?"
 _HOST = re.compile(rb"(?=[^.]*[A-Za-z])[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.?")
-_TOKEN_CACHE_SIZE = 100000
+_TOKEN_CACHE_SIZE = 20000  # per process: bounded memory with many unique tokens
 _KNOWN_SIZE = 5000
 _KEY_DROPS = b"0123456789abcdefABCDEF"
 _TRANSLATE = operator.methodcaller("translate", None, _KEY_DROPS)
