@@ -201,7 +201,7 @@ def _bound(counter):
     """Keep the MAX_VALUES most frequent values; the rest count as OTHERS."""
     others = counter.pop(OTHERS, 0)
     kept = counter.most_common(MAX_VALUES)
-    others += sum(counter.values()) - sum(count for _, count in kept)
+    others += sum(counter.values()) - sum(count for _value, count in kept)
     counter.clear()
     counter.update(dict(kept))
     counter[OTHERS] = others
@@ -416,7 +416,7 @@ class TemplateMiner:
                     if match is not None:
                         return candidate[0], candidate[1], match.groups(), None
         skeleton, kinds, values, tokens = self._mask(message)
-        values = tuple(value for _, value in values)
+        values = tuple(value for _position, value in values)
         if candidates is None:
             if len(self._known) >= _KNOWN_SIZE:
                 self._known.clear()
@@ -452,7 +452,7 @@ class TemplateMiner:
             new_skeleton, new_kinds = target
             values = _values_for(tokens, kinds, new_kinds, values, new_skeleton)
             skeleton, kinds = new_skeleton, new_kinds
-        return skeleton, kinds, tuple(value for _, value in sorted(values))
+        return skeleton, kinds, tuple(value for _position, value in sorted(values))
 
     def _learned(self, skeleton, kinds):
         """Fold a new skeleton into a template learned before, if it differs
@@ -508,11 +508,11 @@ class TemplateMiner:
         and counted in bulk: the per-line work is done in C (parsing, keys,
         the sort into buckets, the counting)."""
         rows = syslogline.parse_block(text)
-        stamps, hosts, programs, _, messages = zip(*rows)
+        stamps, hosts, programs, _pids, messages = zip(*rows)
         keys = list(map(_TRANSLATE, messages))
         buckets = list(map(b"\n".join, zip(programs, keys)))  # no line holds a newline
         order = sorted(range(len(rows)), key=buckets.__getitem__)
-        for _, members in itertools.groupby(order, key=buckets.__getitem__):
+        for _bucket, members in itertools.groupby(order, key=buckets.__getitem__):
             members = list(members)
             first = members[0]
             program = programs[first] or None
@@ -594,8 +594,7 @@ class TemplateMiner:
                         self._move(key, group, *target)
                     continue
             if existing is None:
-                    existing = self._groups[key] = Group(group.program, group.skeleton,
-                                                         group.kinds)
+                existing = self._groups[key] = Group(group.program, group.skeleton, group.kinds)
             existing.absorb(group)
         self._lines += lines
 
@@ -624,7 +623,7 @@ class TemplateMiner:
                     family = families.setdefault((program, len(skeleton), tuple(probe), position), {})
                     family.setdefault(shape, []).append((program, skeleton))
             merges = []
-            for (program, _, probe, position), members in families.items():
+            for (program, _kinds, probe, position), members in families.items():
                 named = NAMING_WORDS.get(probe[position - 1].lower()) if position and \
                     probe[position - 1] is not None else None
                 if len(members) >= (MIN_VALUES_NAMED if named else MIN_VALUES):
@@ -666,7 +665,7 @@ class TemplateMiner:
             else:
                 values.append((token, group.count))
         kind = named or ("HOST" if all(_HOST.fullmatch(_strip(value, prefix, suffix))
-                                       for value, _ in values if value != OTHERS) else "*")
+                                       for value, _count in values if value != OTHERS) else "*")
         shape = prefix + placeholder(kind) + suffix
         self._wild[(len(probe), probe)] = (shape, kind)
         for key in keys:
@@ -756,7 +755,7 @@ class TemplateMiner:
     def template_of(self, message):
         """The Template a message falls in, with what the miner learned (after
         groups(); a message it never saw gets a template of its own)."""
-        skeleton, kinds, _ = self.skeleton_of(message)
+        skeleton, kinds, _values = self.skeleton_of(message)
         template = self._templates.get(skeleton)
         return template if template is not None else _template(skeleton, [])
 
