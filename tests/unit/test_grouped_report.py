@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from tests.unit.test_cli import logsieve, setup  # noqa: F401 pylint: disable=unused-import (setup: the fixture)
+# setup: the fixture of test_cli, used by name
+from tests.unit.test_cli import logsieve, setup  # noqa: F401 pylint: disable=unused-import
 
 LOG = (b"Nov 21 07:00:00 web1 app[1]: tick 1\n"
        b"Nov 21 07:00:01 web1 sshd[10]: Invalid user admin from 198.51.100.7 port 40001\n"

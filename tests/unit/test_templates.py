@@ -60,7 +60,7 @@ def test_spaced_dates_are_one_placeholder():
 
 def test_varying_user_names_fold_with_their_values():
     _miner, groups = mine([b"Invalid user %s from 203.0.113.%d" % (name, number)
-                      for number, name in enumerate([b"admin", b"admin", b"test", b"1234"])])
+                           for number, name in enumerate([b"admin", b"admin", b"test", b"1234"])])
     group = groups[b"Invalid user <USER> from <IP>"]
     assert group.count == 4
     user, address = group.slots()
@@ -121,7 +121,7 @@ def test_a_learned_position_keeps_its_punctuation():
 
 def test_an_empty_value_folds_into_the_typed_placeholder():
     _miner, groups = mine([b"connection from 203.0.113.1 (host.example.com) at 10:00:00",
-                      b"connection from 203.0.113.2 () at 10:00:01"])
+                           b"connection from 203.0.113.2 () at 10:00:01"])
     assert list(groups) == [b"connection from <IP> (<HOST>) at <TIME>"]
     assert groups[b"connection from <IP> (<HOST>) at <TIME>"].slots()[1].values[b""] == 1
 
