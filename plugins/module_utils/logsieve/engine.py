@@ -114,7 +114,8 @@ class CompiledRules:
                 reason = _re2.RE2(approximation, options).error()
                 if isinstance(reason, bytes):
                     reason = reason.decode("utf-8", "backslashreplace")
-                confirm = _compile_fallback(rule, translation.fallback, reason)
+                confirm = _compile_fallback(rule, translation.fallback, reason,
+                                            translation.prefilter)
                 approximation = b""
                 added = self._set.Add(approximation)
             patterns.append(approximation)
@@ -166,7 +167,7 @@ class CompiledRules:
                     "(?:%s)" % ere.write_str_regex(ere.parse(member, utf8=True), self.locale_name)
                     for member in translation.members))
             if not written.exact:
-                confirm[index] = regex.compile(written.fallback)
+                confirm[index] = _confirmer(regex, written.fallback, written.prefilter)
         if self.rules and not wide_set.Compile():
             raise self._too_large()
         self._wide_confirm = confirm
@@ -196,7 +197,7 @@ class CompiledRules:
             self.match_candidates = self._set.Match
         else:
             self.match_candidates = self._match_line
-        self.match = self._match_confirmed if self._confirm else self.match_candidates
+        self.match = self._match_confirmed if self.unconfirmed else self.match_candidates
 
     def _first_match_candidates(self, line):
         self._compile()
@@ -330,18 +331,41 @@ def _translate_rule(rule, translation):
     """(pattern for the RE2 set, `regex` confirmation or None) for one rule."""
     if translation.exact:
         return translation.re2, None
-    return translation.re2, _compile_fallback(rule, translation.fallback)
+    return translation.re2, _compile_fallback(rule, translation.fallback, None,
+                                              translation.prefilter)
 
 
-def _compile_fallback(rule, pattern, reason=None):
+def _compile_fallback(rule, pattern, reason=None, prefilter=b""):
     """The `regex` package's pattern for a rule; if it fails too, the error
     names `reason` (RE2's, for a rule RE2 rejected) or the package's own."""
     import regex  # here: few rule sets need it, and importing it takes a while
 
     try:
-        return regex.compile(pattern, regex.ASCII)
+        return _confirmer(regex, pattern, prefilter, regex.ASCII)
     except regex.error as error:
         raise RuleError(rule.path, rule.line, rule.pattern, reason or str(error)) from None
+
+
+def _confirmer(regex, pattern, prefilter, flags=0):
+    """A compiled `regex` pattern, or both patterns where a line must match
+    a prefilter too (ere.Rule.prefilter)."""
+    compiled = regex.compile(pattern, flags)
+    if not prefilter:
+        return compiled
+    return _Both(regex.compile(prefilter, flags), compiled)
+
+
+class _Both:
+    """Two patterns a line must both match (search() as `regex`'s)."""
+
+    def __init__(self, first, second):
+        self.first = first
+        self.second = second
+
+    def search(self, line, timeout=None):
+        if self.first.search(line, timeout=timeout) is None:
+            return None
+        return self.second.search(line, timeout=timeout)
 
 
 def compile_rules(rules):

@@ -79,16 +79,21 @@ _ASSERT_ESCAPES = {"<": "<", ">": ">", "b": "b", "B": "B", "`": "`", "'": "'"}
 
 
 class Rule:
-    """A parsed rule: its tree and what the matchers need to know about it."""
+    """A parsed rule: its tree and what the matchers need to know about it.
+    `prefilter` (a tree, or None): for a rule grep matches with glibc's regex
+    that dfa.c reads otherwise, grep's line must also match dfa.c's superset
+    of its own reading (_superset); where the two readings agree, that adds
+    nothing and is None."""
 
-    __slots__ = ("tree", "utf8", "alternation", "backrefs", "groups")
+    __slots__ = ("tree", "utf8", "alternation", "backrefs", "groups", "prefilter")
 
-    def __init__(self, tree, utf8, alternation, backrefs, groups):
+    def __init__(self, tree, utf8, alternation, backrefs, groups, prefilter=None):
         self.tree = tree
         self.utf8 = utf8
         self.alternation = alternation  # a '|' outside any group
         self.backrefs = backrefs        # has a back-reference
         self.groups = groups
+        self.prefilter = prefilter
 
 
 def decode(pattern, utf8):
@@ -105,16 +110,19 @@ def _is_raw_byte(code, utf8):
 
 
 class _Parser:
-    def __init__(self, pattern, utf8):
+    """Builds the tree of one rule as dfa.c reads it, or, with `glibc`, as
+    glibc's regex reads it (grep matches with the latter the rules dfa.c
+    cannot: see _dfa_declines)."""
+
+    def __init__(self, pattern, utf8, glibc=False):
         self.text = decode(pattern, utf8)
         self.utf8 = utf8
+        self.glibc = glibc
         self.pos = 0
         self.groups = 0
         self.backrefs = False
-        # glibc: groups closed so far that a back-reference may name, reset
-        # for each alternative to what it was where the alternation began.
-        self.completed = set()
         self.dfa_errors = []  # refused by dfa.c only: glibc's errors come first
+        self.leading = True  # glibc: where an expression starts
 
     # -- lexing ---------------------------------------------------------------
 
@@ -180,19 +188,15 @@ class _Parser:
         return tree
 
     def alternation(self, depth):
-        initial = set(self.completed)
-        accumulated = set()
         branches = [self.branch(depth)]
         while self.peek() == "|":
             self.pos += 1
-            accumulated |= self.completed
-            self.completed = set(initial)
             branches.append(self.branch(depth))
-        self.completed |= accumulated
         return branches[0] if len(branches) == 1 else ("alt", branches)
 
     def branch(self, depth):
         items = []
+        self.leading = True
         while True:
             char = self.peek()
             if char is None or char == "|" or (char == ")" and depth > 0):
@@ -206,15 +210,15 @@ class _Parser:
         """An operand and the repetitions after it.  With nothing to repeat
         (a repetition first in a branch), dfa.c repeats the empty string and
         glibc skips the operator; after an assertion dfa.c repeats the
-        assertion and glibc skips the operator (`_glibc_parens` checks what
-        that does to glibc's groups)."""
+        assertion and glibc skips the operator (_check_glibc: what glibc
+        refuses)."""
+        if self.glibc:
+            return self.glibc_closure(depth)
         char = self.peek()
         if char in ("*", "+", "?") or (char == "{" and self._leading_interval()):
             atom = EMPTY
-            glibc_leading = True
         else:
             atom = self.atom(depth)
-            glibc_leading = atom[0] == "assert"
         while True:
             char = self.peek()
             if char in ("*", "+", "?"):
@@ -226,14 +230,54 @@ class _Parser:
                 if read is None:
                     break
                 if read[0] == "error":
-                    if glibc_leading:
-                        # glibc skips the '{' alone here; dfa.c reads an
-                        # ordinary '{' (the interval is not valid to it either),
-                        # except one over RE_DUP_MAX, which it refuses.
-                        if read[1] == ESIZE:
-                            self.dfa_errors.append(DFA_TOO_BIG)
-                        break
-                    raise EreSyntaxError(read[1])
+                    # An interval glibc refuses (_check_glibc), or one it
+                    # does not read here: dfa.c reads an ordinary '{',
+                    # except past RE_DUP_MAX, which it refuses.
+                    if read[1] == ESIZE:
+                        self.dfa_errors.append(DFA_TOO_BIG)
+                    break
+                minimum, maximum, end = read
+                self.pos = end
+                atom = ("rep", atom, minimum, maximum)
+                continue
+            break
+        return atom
+
+    def glibc_closure(self, depth):
+        """glibc's parse_expression: where an expression starts, repetition
+        operators are skipped one character at a time (so after a skipped
+        `{`, its digits and `}` are ordinary characters), and a ')' right
+        after them is an ordinary character; an assertion takes no
+        repetition (the next expression starts after it)."""
+        if self.leading:
+            skipped = False
+            while self.peek() is not None and self.peek() in "*+?{":
+                self.pos += 1
+                skipped = True
+            char = self.peek()
+            if skipped and (char is None or char == "|"):
+                return EMPTY
+            if skipped and char == ")":
+                self.pos += 1
+                atom = ("char", ord(")"))
+            else:
+                atom = self.atom(depth)
+        else:
+            atom = self.atom(depth)
+        if atom[0] == "assert":
+            self.leading = True
+            return atom
+        self.leading = False
+        while True:
+            char = self.peek()
+            if char in ("*", "+", "?"):
+                self.pos += 1
+                atom = ("rep", atom) + {"*": (0, None), "+": (1, None), "?": (0, 1)}[char]
+                continue
+            if char == "{":
+                read = self.interval()
+                if read is None or read[0] == "error":
+                    break  # an ordinary '{' (errors: _check_glibc)
                 minimum, maximum, end = read
                 self.pos = end
                 atom = ("rep", atom, minimum, maximum)
@@ -259,7 +303,6 @@ class _Parser:
             if self.peek() != ")":
                 raise EreSyntaxError(EPAREN)
             self.pos += 1
-            self.completed.add(number)
             return ("group", inner, number)
         if char == ".":
             return ("any",)
@@ -273,11 +316,8 @@ class _Parser:
             escaped = self.text[self.pos]
             self.pos += 1
             if "1" <= escaped <= "9":
-                number = int(escaped)
-                if number not in self.completed:
-                    raise EreSyntaxError(ESUBREG)
-                self.backrefs = True
-                return ("backref", number)
+                self.backrefs = True  # glibc has checked it names a closed group
+                return ("backref", int(escaped))
             if escaped in _ASSERT_ESCAPES:
                 return ("assert", _ASSERT_ESCAPES[escaped])
             if escaped in "wWsS":
@@ -307,7 +347,7 @@ class _Parser:
             first = False
             if self.pos >= len(text):
                 raise EreSyntaxError(EBRACK)
-            if start[0] == "class":
+            if start_char == "[":  # [:class:], [=a=] or [.a.]
                 colon_state |= 8
             else:
                 colon_state |= 2 if start_char == ":" else 4
@@ -318,7 +358,7 @@ class _Parser:
                     items.append(start)  # '-' before ']' is itself; read next round
                     self.pos += 1
                     items.append(("char", ord("-")))
-                    colon_state |= 4
+                    colon_state = (colon_state & ~2) | 4
                     if self.pos >= len(text):
                         raise EreSyntaxError(EBRACK)
                     self.pos += 1  # the ']'
@@ -328,9 +368,15 @@ class _Parser:
                 if end[0] == "class" or start[0] == "equiv" or end[0] == "equiv":
                     raise EreSyntaxError(ERANGE)
                 low, high = start[1], end[1]
+                if self.utf8 and (low >= 0x80 or high >= 0x80):
+                    # glibc in a UTF-8 locale: a range's ends beyond ASCII
+                    # have no collation sequence.
+                    raise EreSyntaxError(ECOLLATE)
                 if low > high:
                     raise EreSyntaxError(ERANGE)
-                items.append(("range", low, high))
+                # (A range from a [.a.] is one dfa.c hands to glibc.)
+                items.append(("range", low, high) + (("coll",) if "coll" in (start[0], end[0])
+                                                      else ()))
             else:
                 items.append(start)
             if self.pos >= len(text):
@@ -340,8 +386,7 @@ class _Parser:
                 break
         if colon_state == 7:
             self.dfa_errors.append(DFA_COLON)
-        return ("set", negated, tuple(("char", item[1]) if item[0] == "equiv" else item
-                                      for item in items))
+        return ("set", negated, tuple(items))
 
     def _bracket_element(self, accept_hyphen):
         """One element: (item, its first character).  Items: ("char", c),
@@ -371,9 +416,9 @@ class _Parser:
             if len(name) != 1:
                 raise EreSyntaxError(ECOLLATE)
             item = self.literal(name)
-            if item[0] == "byte":
+            if item[0] == "byte" or (self.utf8 and item[1] >= 0x80):
                 raise EreSyntaxError(ECOLLATE)
-            return (("equiv", item[1]) if delimiter == "=" else item), "["
+            return (("equiv" if delimiter == "=" else "coll", item[1])), "["
         if char == "-" and not accept_hyphen:
             if self.pos + 1 >= len(text) or text[self.pos + 1] != "]":
                 raise EreSyntaxError(ERANGE)
@@ -382,46 +427,77 @@ class _Parser:
         return (("char", item[1] + 0xDC00) if item[0] == "byte" else item), char
 
 
-def _glibc_parens(parser):
-    """Whether glibc's parser closes every group.  It reads a ')' right after
-    a repetition operator that had nothing to repeat (first in a branch, or
-    after an assertion) as an ordinary character: `(*)` and `(^*)` are
-    refused, `(*a)` is not."""
+def _check_glibc(pattern, utf8):
+    """Raise EreSyntaxError with glibc's reason for the first thing its
+    parser refuses, reading the rule as glibc reads it: a repetition operator
+    where an expression starts (first in a branch, after `(`, `|` or an
+    assertion) is skipped alone (`{` too: what follows it is ordinary
+    characters), and a ')' right after such a skipped operator is an
+    ordinary character, which leaves its group open (`(*)` and `(^*)` are
+    refused, `(*a)` is not).  A back-reference must name a group closed
+    before it in the same alternative."""
+    parser = _Parser(pattern, utf8)
     text = parser.text
-    depth = 0
-    index = 0
+    # One frame per open group (the rule itself first): its number, the
+    # groups closed where its alternation began, and those closed in the
+    # alternatives before the current one.
+    frames = [(0, frozenset(), set())]
+    completed = set()
+    count = 0
     leading = True   # where glibc starts an expression
     skipped = False  # a repetition operator was just skipped there
+    index = 0
     while index < len(text):
         char = text[index]
         if char == "\\":
-            leading = text[index + 1:index + 2] in _ASSERT_ESCAPES
-            skipped = False
+            if index + 1 >= len(text):
+                raise EreSyntaxError(EESCAPE)
+            escaped = text[index + 1]
             index += 2
+            if "1" <= escaped <= "9" and int(escaped) not in completed:
+                raise EreSyntaxError(ESUBREG)
+            leading = escaped in _ASSERT_ESCAPES
+            skipped = False
             continue
         if char == "[":
-            index = _bracket_end(text, index)
+            parser.pos = index + 1
+            parser.bracket()
+            index = parser.pos
             leading = skipped = False
             continue
-        if char == "{" and not leading:
+        if char in "*+?{" and leading:
+            skipped = True
+            index += 1
+            continue
+        if char == "{":
             parser.pos = index
             read = parser.interval()
-            if read is not None and read[0] != "error":
+            if read is not None:
+                if read[0] == "error":
+                    raise EreSyntaxError(read[1])
                 index = read[2]
                 continue
         index += 1
-        if char in "*+?{" and leading:
-            skipped = True
-            continue
-        if char == ")" and depth and not skipped:
-            depth -= 1
+        if char == ")" and len(frames) > 1 and not skipped:
+            number, initial, accumulated = frames.pop()
+            completed |= accumulated
+            completed.add(number)
             leading = skipped = False
-        elif char in "(|^$":
-            depth += char == "("
+        elif char == "(":
+            count += 1
+            frames.append((count, frozenset(completed), set()))
+            leading, skipped = True, False
+        elif char == "|":
+            _, initial, accumulated = frames[-1]
+            accumulated |= completed
+            completed = set(initial)
+            leading, skipped = True, False
+        elif char in "^$":
             leading, skipped = True, False
         else:
             leading = skipped = False
-    return depth == 0
+    if len(frames) > 1:
+        raise EreSyntaxError(EPAREN)
 
 
 def _bracket_end(text, start):
@@ -450,13 +526,99 @@ def parse(pattern, utf8=False):
     """Read one rule (bytes) as `grep -E` does in the C locale (utf8=False) or
     in a UTF-8 locale.  Raises EreSyntaxError with grep's reason for a rule
     grep refuses."""
+    _check_glibc(pattern, utf8)
     parser = _Parser(pattern, utf8)
     tree = parser.parse()
-    if not _glibc_parens(parser):
-        raise EreSyntaxError(EPAREN)
     if parser.dfa_errors:
         raise EreSyntaxError(parser.dfa_errors[0])
+    if _dfa_declines(tree, utf8):
+        # dfa.c cannot match it (a back-reference; [=a=] or [.a.]; in a
+        # UTF-8 locale also word anchors, \w \W \s \S, classes but digit,
+        # ranges but digits, [^...], characters beyond ASCII in brackets):
+        # grep matches it with glibc's regex, which reads it glibc's way.
+        dfa_tree = tree
+        parser = _Parser(pattern, utf8, glibc=True)
+        tree = parser.parse()
+        if tree != dfa_tree:
+            prefilter = _superset(dfa_tree, utf8)
+            return Rule(tree, utf8, tree[0] == "alt", parser.backrefs, parser.groups,
+                        prefilter if _has_plain(prefilter) else None)
     return Rule(tree, utf8, tree[0] == "alt", parser.backrefs, parser.groups)
+
+
+ANYTHING = ("anything",)  # any bytes, any number of them (dfa.c's superset)
+
+
+def _dfa_declines(node, utf8):
+    """Whether dfa.c hands the rule to glibc's matcher: some atom of it that
+    dfa.c cannot match (dfa_supported), not repeated zero times (dfa.c drops
+    `x{0}`)."""
+    kind = node[0]
+    if kind == "any":
+        return False
+    if kind == "assert":
+        return utf8 and node[1] in "<>bB"
+    if kind == "group":
+        return _dfa_declines(node[1], utf8)
+    if kind in ("cat", "alt"):
+        return any(_dfa_declines(item, utf8) for item in node[1])
+    if kind == "rep":
+        return node[3] != 0 and _dfa_declines(node[1], utf8)
+    return _declined_atom(node, utf8)
+
+
+def _declined_atom(node, utf8):
+    """Whether dfa.c hands this atom to glibc (it becomes [any]* in the
+    superset); in a UTF-8 locale `.` becomes [any]* there too."""
+    kind = node[0]
+    if kind == "backref":
+        return True
+    if kind == "perl" or kind == "any":
+        return utf8
+    if kind == "set":
+        negated, items = node[1], node[2]
+        if any(item[0] in ("equiv", "coll") or len(item) > 3 for item in items):
+            return True
+        return utf8 and (negated or any(
+            item[0] == "class" and item[1] != "digit"
+            or item[0] == "char" and item[1] >= 0x80
+            or item[0] == "range" and not (0x30 <= item[1] <= 0x39 and 0x30 <= item[2] <= 0x39)
+            for item in items))
+    return False
+
+
+def _superset(node, utf8):
+    """dfa.c's superset DFA (dfassbuild): its reading with every atom it
+    hands to glibc as any bytes, and in a UTF-8 locale without word anchors."""
+    kind = node[0]
+    if _declined_atom(node, utf8):
+        return ANYTHING
+    if kind == "assert" and utf8 and node[1] in "<>bB":
+        return EMPTY
+    if kind == "group":
+        return ("group", _superset(node[1], utf8), node[2])
+    if kind in ("cat", "alt"):
+        return (kind, [_superset(item, utf8) for item in node[1]])
+    if kind == "rep":
+        if node[3] is None or (node[2], node[3]) == (0, 1):
+            if _declined_atom(node[1], utf8):
+                return ANYTHING  # dfa.c folds the *, + or ? into it
+        return ("rep", _superset(node[1], utf8), node[2], node[3])
+    return node
+
+
+def _has_plain(node):
+    """dfa.c keeps a superset only with some ordinary character or set in it."""
+    kind = node[0]
+    if kind in ("char", "byte", "set", "perl", "any"):
+        return True
+    if kind == "group":
+        return _has_plain(node[1])
+    if kind in ("cat", "alt"):
+        return any(_has_plain(item) for item in node[1])
+    if kind == "rep":
+        return _has_plain(node[1])
+    return False
 
 
 def top_level_alternatives(pattern, utf8=False):
@@ -550,6 +712,8 @@ class _Writer:
             return "|".join(self.write(item) for item in node[1])
         if kind == "empty":
             return "(?:)"
+        if kind == "anything":
+            return "(?s:.*)"
         if kind == "rep":
             inner, minimum, maximum = node[1], node[2], node[3]
             if _zero_width(inner) and not (self.capture and _has_group(inner)):
@@ -615,7 +779,7 @@ class _BytesWriter(_Writer):
     def runs(self, items):
         runs = []
         for item in items:
-            if item[0] == "char":
+            if item[0] in ("char", "equiv", "coll"):
                 runs.append((item[1], item[1]))
             elif item[0] == "range":
                 runs.append((item[1], item[2]))
@@ -698,7 +862,7 @@ class _StrRegexWriter(_Writer):
     def runs(self, items):
         runs = []
         for item in items:
-            if item[0] == "char":
+            if item[0] in ("char", "equiv", "coll"):
                 runs.append((item[1], item[1]))
             elif item[0] == "range":
                 runs.append((item[1], item[2]))
@@ -732,7 +896,13 @@ class _StrRegexWriter(_Writer):
         return "(?:\\%d)" % number
 
     def assertion(self, kind):
-        word = self.set(False, (("class", charclass.WORD),))
+        # glibc reads a byte that is not UTF-8 as the character of that code
+        # (0xff: U+00FF, a letter) when it looks for word boundaries, and
+        # only then (`\w` never matches it).
+        alnum = charclass.locale_class("alnum", self.locale_name)
+        stray = tuple(("char", 0xDC00 + code) for code in range(0x80, 0x100)
+                      if any(first <= code <= last for first, last in alnum))
+        word = self.set(False, (("class", charclass.WORD),) + stray)
         return _word_assertion(kind, word) or {"^": "^", "$": "\\Z", "`": "\\A", "'": "\\Z"}[kind]
 
 
@@ -755,6 +925,16 @@ def write_str_regex(rule, locale_name):
     """The `regex` package's pattern (str) that decides `rule` exactly on a
     line decoded with decode_line()."""
     return "(?s)" + _StrRegexWriter(locale_name).write(rule.tree)
+
+
+def write_prefilter(rule, locale_name=None, ascii_lines=False):
+    """The `regex` package's pattern for rule.prefilter (bytes; str, for
+    decode_line(), with locale_name), or None without one."""
+    if rule.prefilter is None:
+        return None
+    if locale_name is not None:
+        return "(?s)" + _StrRegexWriter(locale_name).write(rule.prefilter)
+    return ("(?s)" + _BytesRegexWriter(ascii_lines).write(rule.prefilter)).encode("latin-1")
 
 
 def decode_line(line):

@@ -159,6 +159,8 @@ class Translation:
     # The rules it stands for (one, or the members sharing a prefix): a UTF-8
     # locale's set for lines beyond ASCII is written from them (wide()).
     members: tuple = ()
+    # A second `regex` pattern a line must match too (ere.Rule.prefilter).
+    prefilter: bytes = b""
 
 
 _POSIX_CLASSES = {name.encode() for name in CLASSES}
@@ -258,11 +260,13 @@ def translate(pattern, locale_name=None):
 
 def _read(pattern, locale_name=None):
     """translate() through the reader, without the verbatim fast path."""
-    rule = ere.parse(pattern, utf8=locale_name is not None and not pattern.isascii())
+    rule = ere.parse(pattern, utf8=locale_name is not None)
     ascii_lines = rule.utf8
     re2, exact = ere.write_bytes(rule, ascii_lines)
+    prefilter = ere.write_prefilter(rule, None, ascii_lines) or b""
+    exact = exact and not prefilter
     fallback = ere.write_bytes_regex(rule, ascii_lines) if not exact else re2
-    return Translation(re2, exact, fallback, rule.alternation, (pattern,))
+    return Translation(re2, exact, fallback, rule.alternation, (pattern,), prefilter)
 
 
 @dataclass(frozen=True)
@@ -271,6 +275,7 @@ class WideTranslation:
     re2: bytes       # pattern for RE2 (Latin-1) on the line's charclass transcription
     exact: bool
     fallback: str    # pattern for the `regex` package, on ere.decode_line(line)
+    prefilter: str = ""  # a second one a line must match too (ere.Rule.prefilter)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -281,8 +286,9 @@ def wide_translation(pattern, locale_name):
     `regex` package decides."""
     rule = ere.parse(pattern, utf8=True)
     fallback = ere.write_str_regex(rule, locale_name)
-    if not pattern.isascii() or rule.backrefs:
-        return WideTranslation(b"", False, fallback)
+    if not pattern.isascii() or rule.backrefs or rule.prefilter is not None:
+        return WideTranslation(b"", False, fallback,
+                               ere.write_prefilter(rule, locale_name) or "")
     re2, exact = ere.write_bytes(rule, transcription=charclass.transcription(locale_name))
     return WideTranslation(re2, exact, "" if exact else fallback)
 
