@@ -568,12 +568,13 @@ def _dfa_declines(node, utf8):
 
 
 def _declined_atom(node, utf8):
-    """Whether dfa.c hands this atom to glibc (it becomes [any]* in the
-    superset); in a UTF-8 locale `.` becomes [any]* there too."""
+    """Whether dfa.c hands this atom to glibc (dfa_supported: a
+    back-reference, [=a=] or [.a.]; in a UTF-8 locale also \\w \\W \\s \\S,
+    [^...], classes but digit, ranges but of digits)."""
     kind = node[0]
     if kind == "backref":
         return True
-    if kind == "perl" or kind == "any":
+    if kind == "perl":
         return utf8
     if kind == "set":
         negated, items = node[1], node[2]
@@ -581,9 +582,23 @@ def _declined_atom(node, utf8):
             return True
         return utf8 and (negated or any(
             item[0] == "class" and item[1] != "digit"
-            or item[0] == "char" and item[1] >= 0x80
-            or item[0] == "range" and not (0x30 <= item[1] <= 0x39 and 0x30 <= item[2] <= 0x39)
+            or item[0] == "range" and item[1] != item[2]
+            and not (0x30 <= item[1] <= 0x39 and 0x30 <= item[2] <= 0x39)
             for item in items))
+    return False
+
+
+def _any_in_superset(node, utf8):
+    """Whether dfa.c's superset reads this atom as any bytes: those it hands
+    to glibc, and in a UTF-8 locale `.` and brackets with characters beyond
+    ASCII (its ANYCHAR and MBCSET)."""
+    if _declined_atom(node, utf8):
+        return True
+    kind = node[0]
+    if kind == "any":
+        return utf8
+    if kind == "set":
+        return utf8 and any(item[0] == "char" and item[1] >= 0x80 for item in node[2])
     return False
 
 
@@ -591,7 +606,7 @@ def _superset(node, utf8):
     """dfa.c's superset DFA (dfassbuild): its reading with every atom it
     hands to glibc as any bytes, and in a UTF-8 locale without word anchors."""
     kind = node[0]
-    if _declined_atom(node, utf8):
+    if _any_in_superset(node, utf8):
         return ANYTHING
     if kind == "assert" and utf8 and node[1] in "<>bB":
         return EMPTY
@@ -601,7 +616,7 @@ def _superset(node, utf8):
         return (kind, [_superset(item, utf8) for item in node[1]])
     if kind == "rep":
         if node[3] is None or (node[2], node[3]) == (0, 1):
-            if _declined_atom(node[1], utf8):
+            if _any_in_superset(node[1], utf8):
                 return ANYTHING  # dfa.c folds the *, + or ? into it
         return ("rep", _superset(node[1], utf8), node[2], node[3])
     return node
