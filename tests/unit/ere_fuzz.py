@@ -164,6 +164,8 @@ def _generate(node, rng, alphabet):
     kind = node[0]
     if kind == "char":
         return chr(node[1])
+    if kind == "str":
+        return node[1]
     if kind == "byte":
         return chr(node[1] + 0xDC00)
     if kind == "any":

@@ -31,8 +31,11 @@ in a UTF-8 locale) and for the `regex` package, which confirms the few rules
 RE2 cannot run exactly.
 """
 
-from .errors import LogsieveError
+import functools
+import re
+
 from . import charclass
+from .errors import LogsieveError
 
 # glibc's messages (regcomp.c), as grep prints them.
 BADBR = "Invalid content of \\{\\}"
@@ -63,6 +66,7 @@ class EreSyntaxError(LogsieveError, ValueError):
 # --- The tree ----------------------------------------------------------------
 # Nodes are tuples, the first member names the kind:
 #   ("char", code)               a character (a byte in the C locale)
+#   ("str", text)                characters in a row
 #   ("byte", code)               a byte that is not UTF-8 in a UTF-8 rule
 #   ("any",)                     `.`
 #   ("set", negated, items)      bracket expression; items: ("char", c),
@@ -75,6 +79,11 @@ class EreSyntaxError(LogsieveError, ValueError):
 #   ("rep", node, min, max)      max None: no upper bound
 
 EMPTY = ("empty",)
+# Lexing the rule's own text (never matching lines): a run of characters that
+# mean themselves (stray bytes in a UTF-8 rule excepted); it becomes one
+# ("str", text) node, which the writers write character by character.
+_PLAIN_RUN = re.compile("[^\\\\\\[{}*+?()|^$.\udc80-\udcff]+")
+_BRACKETS = {}  # (bracket text, utf8) -> (node, whether dfa.c refuses it): Parser.bracket
 _ASSERT_ESCAPES = {"<": "<", ">": ">", "b": "b", "B": "B", "`": "`", "'": "'"}
 
 
@@ -197,7 +206,18 @@ class _Parser:
     def branch(self, depth):
         items = []
         self.leading = True
+        text = self.text
         while True:
+            run = _PLAIN_RUN.match(text, self.pos)
+            if run:
+                end = run.end()
+                if end < len(text) and text[end] in "*+?{":
+                    end -= 1  # the last character takes the repetition
+                if end > self.pos:
+                    items.append(("str", text[self.pos:end]))
+                    self.pos = end
+                    self.leading = False
+                    continue
             char = self.peek()
             if char is None or char == "|" or (char == ")" and depth > 0):
                 break
@@ -329,6 +349,24 @@ class _Parser:
         return self.literal(char)
 
     def bracket(self):
+        """A bracket expression, self.pos after its '['; the same few are in
+        most rules, so they are read once (_BRACKETS)."""
+        end = _bracket_end(self.text, self.pos - 1)
+        key = (self.text[self.pos - 1:end], self.utf8)
+        known = _BRACKETS.get(key)
+        if known is not None:
+            node, colon = known
+            self.pos = end
+            if colon:
+                self.dfa_errors.append(DFA_COLON)
+            return node
+        errors = len(self.dfa_errors)
+        node = self.read_bracket()
+        if self.pos == end and len(_BRACKETS) < 4096:
+            _BRACKETS[key] = (node, len(self.dfa_errors) > errors)
+        return node
+
+    def read_bracket(self):
         """A bracket expression, self.pos after its '[' (glibc's
         parse_bracket_exp for the errors, dfa.c for the colon mistake)."""
         text = self.text
@@ -448,6 +486,11 @@ def _check_glibc(pattern, utf8):
     skipped = False  # a repetition operator was just skipped there
     index = 0
     while index < len(text):
+        run = _PLAIN_RUN.match(text, index)
+        if run:
+            index = run.end()
+            leading = skipped = False
+            continue
         char = text[index]
         if char == "\\":
             if index + 1 >= len(text):
@@ -625,7 +668,7 @@ def _superset(node, utf8):
 def _has_plain(node):
     """dfa.c keeps a superset only with some ordinary character or set in it."""
     kind = node[0]
-    if kind in ("char", "byte", "set", "perl", "any"):
+    if kind in ("char", "str", "byte", "set", "perl", "any"):
         return True
     if kind == "group":
         return _has_plain(node[1])
@@ -704,6 +747,8 @@ class _Writer:
         kind = node[0]
         if kind == "char":
             return self.char(node[1])
+        if kind == "str":
+            return "".join(self.char(ord(char)) for char in node[1])
         if kind == "byte":
             return self.byte(node[1])
         if kind == "any":
@@ -911,14 +956,20 @@ class _StrRegexWriter(_Writer):
         return "(?:\\%d)" % number
 
     def assertion(self, kind):
-        # glibc reads a byte that is not UTF-8 as the character of that code
-        # (0xff: U+00FF, a letter) when it looks for word boundaries, and
-        # only then (`\w` never matches it).
-        alnum = charclass.locale_class("alnum", self.locale_name)
-        stray = tuple(("char", 0xDC00 + code) for code in range(0x80, 0x100)
-                      if any(first <= code <= last for first, last in alnum))
-        word = self.set(False, (("class", charclass.WORD),) + stray)
+        word = _str_word_context(self.locale_name)
         return _word_assertion(kind, word) or {"^": "^", "$": "\\Z", "`": "\\A", "'": "\\Z"}[kind]
+
+
+@functools.lru_cache(maxsize=None)
+def _str_word_context(locale_name):
+    """The characters that make a word for word anchors on a decoded line:
+    glibc reads a byte that is not UTF-8 as the character of that code (0xff:
+    U+00FF, a letter) when it looks for word boundaries, and only then (`\\w`
+    never matches it)."""
+    alnum = charclass.locale_class("alnum", locale_name)
+    stray = tuple(("char", 0xDC00 + code) for code in range(0x80, 0x100)
+                  if any(first <= code <= last for first, last in alnum))
+    return _StrRegexWriter(locale_name).set(False, (("class", charclass.WORD),) + stray)
 
 
 def write_bytes(rule, ascii_lines=False, transcription=None):

@@ -155,6 +155,7 @@ class Translation:
     members: tuple = ()
     # A second `regex` pattern a line must match too (ere.Rule.prefilter).
     prefilter: bytes = b""
+    prefix: bytes = b""     # the syslog prefix the members share (share_prefixes)
 
 
 _POSIX_CLASSES = {name.encode() for name in CLASSES}
@@ -279,12 +280,11 @@ def wide_translation(pattern, locale_name):
     (charclass); the others are candidates on every such line, which the
     `regex` package decides."""
     rule = ere.parse(pattern, utf8=True)
-    fallback = ere.write_str_regex(rule, locale_name)
     if not pattern.isascii() or rule.backrefs or rule.prefilter is not None:
-        return WideTranslation(b"", False, fallback,
+        return WideTranslation(b"", False, ere.write_str_regex(rule, locale_name),
                                ere.write_prefilter(rule, locale_name) or "")
     re2, exact = ere.write_bytes(rule, transcription=charclass.transcription(locale_name))
-    return WideTranslation(re2, exact, "" if exact else fallback)
+    return WideTranslation(re2, exact, "" if exact else ere.write_str_regex(rule, locale_name))
 
 
 def wide(translation, locale_name):
@@ -294,6 +294,11 @@ def wide(translation, locale_name):
         return members[0]
     # share_prefixes() groups no rule wide_may_be_inexact() in a UTF-8 locale.
     assert all(member.exact for member in members)
+    prefix = wide_translation(translation.prefix, locale_name).re2 if translation.prefix else b""
+    if prefix and all(member.re2.startswith(prefix) for member in members):
+        # The members share the prefix here too: a smaller program.
+        return WideTranslation(prefix + b"(?:" + b"|".join(
+            member.re2[len(prefix):] for member in members) + b")", True, "")
     return WideTranslation(b"|".join(b"(?:" + member.re2 + b")" for member in members), True, "")
 
 
@@ -370,5 +375,6 @@ def share_prefixes(rules, locale_name=None):
                + b"(?:" + b"|".join(rest for _, rest, _ in members) + b")")
         combined.append((pattern, [rule for _, _, rule in members],
                          Translation(re2, True, re2, False,
-                                     tuple(rule.pattern for _, _, rule in members))))
+                                     tuple(rule.pattern for _, _, rule in members), b"",
+                                     prefix)))
     return combined + alone
