@@ -239,6 +239,10 @@ class _Parser:
             atom = EMPTY
         else:
             atom = self.atom(depth)
+        return self.repetitions(atom)
+
+    def repetitions(self, atom):
+        """`atom` with the repetition operators that follow it."""
         while True:
             char = self.peek()
             if char in ("*", "+", "?"):
@@ -288,22 +292,7 @@ class _Parser:
             self.leading = True
             return atom
         self.leading = False
-        while True:
-            char = self.peek()
-            if char in ("*", "+", "?"):
-                self.pos += 1
-                atom = ("rep", atom) + {"*": (0, None), "+": (1, None), "?": (0, 1)}[char]
-                continue
-            if char == "{":
-                read = self.interval()
-                if read is None or read[0] == "error":
-                    break  # an ordinary '{' (errors: _check_glibc)
-                minimum, maximum, end = read
-                self.pos = end
-                atom = ("rep", atom, minimum, maximum)
-                continue
-            break
-        return atom
+        return self.repetitions(atom)
 
     def _leading_interval(self):
         """A '{' where a branch starts: dfa.c repeats the empty string when it
@@ -795,6 +784,42 @@ class _Writer:
         self.exact = False
         return self.ANYTHING
 
+    def any(self):
+        return self.set(True, ())
+
+    def runs(self, items):
+        """A bracket's items as (first, last) code runs."""
+        runs = []
+        for item in items:
+            if item[0] in ("char", "equiv", "coll"):
+                runs.append((item[1], item[1]))
+            elif item[0] == "range":
+                runs.append((item[1], item[2]))
+            else:
+                runs.extend(self.class_runs(item[1]))
+        return runs
+
+    def bracket(self, negated, runs, never):
+        if not runs:
+            return "(?s:.)" if negated else never
+        body = "".join(self.code(first) if first == last else self.code(first) + "-" + self.code(last)
+                       for first, last in runs)
+        return "[" + ("^" if negated else "") + body + "]"
+
+
+class _RegexWriting:
+    """What the `regex` package's writers share: capturing groups for real
+    back-references, and GNU's word anchors spelled with look-arounds."""
+
+    capture = True
+
+    def backref(self, number):
+        return "(?:\\%d)" % number
+
+    def assertion(self, kind):
+        word = self.word_context()
+        return _word_assertion(kind, word) or {"^": "^", "$": "\\Z", "`": "\\A", "'": "\\Z"}[kind]
+
 
 def _has_group(node):
     kind = node[0]
@@ -833,33 +858,20 @@ class _BytesWriter(_Writer):
     def byte(self, code):
         return self.char(code) if self.limit == 0xFF else _NEVER_BYTES
 
-    def any(self):
-        return self.set(True, ())
+    def class_runs(self, name):
+        if self.classes is not None:
+            return self.classes[name]
+        return _C_WORD if name == charclass.WORD else charclass.C_CLASSES[name]
 
     def runs(self, items):
-        runs = []
-        for item in items:
-            if item[0] in ("char", "equiv", "coll"):
-                runs.append((item[1], item[1]))
-            elif item[0] == "range":
-                runs.append((item[1], item[2]))
-            elif self.classes is not None:
-                runs.extend(self.classes[item[1]])
-            elif item[1] == charclass.WORD:
-                runs.extend(_C_WORD)
-            else:
-                runs.extend(charclass.C_CLASSES[item[1]])
-        return [(first, min(last, self.limit)) for first, last in runs if first <= self.limit]
+        return [(first, min(last, self.limit)) for first, last in super().runs(items)
+                if first <= self.limit]
 
     def set(self, negated, items):
         runs = self.runs(items)
         if negated:
             runs += self.excluded
-        if not runs:
-            return "(?s:.)" if negated else _NEVER_BYTES
-        body = "".join(self.code(first) if first == last else self.code(first) + "-" + self.code(last)
-                       for first, last in runs)
-        return "[" + ("^" if negated else "") + body + "]"
+        return self.bracket(negated, runs, _NEVER_BYTES)
 
     def assertion(self, kind):
         if kind in "<>" or (self.classes is not None and kind in "bB"):
@@ -870,18 +882,12 @@ class _BytesWriter(_Writer):
         return {"^": "^", "$": "$", "`": "\\A", "'": "\\z", "b": "\\b", "B": "\\B"}[kind]
 
 
-class _BytesRegexWriter(_BytesWriter):
+class _BytesRegexWriter(_RegexWriting, _BytesWriter):
     """The `regex` package on bytes, for rules RE2 cannot run exactly: the same
     reading, with back-references and GNU word anchors spelled out."""
 
-    capture = True
-
-    def backref(self, number):
-        return "(?:\\%d)" % number
-
-    def assertion(self, kind):
-        word = self.set(False, (("class", charclass.WORD),))
-        return _word_assertion(kind, word) or {"^": "^", "$": "\\Z", "`": "\\A", "'": "\\Z"}[kind]
+    def word_context(self):
+        return self.set(False, (("class", charclass.WORD),))
 
 
 def _word_assertion(kind, word):
@@ -893,15 +899,13 @@ def _word_assertion(kind, word):
     }.get(kind)
 
 
-class _StrRegexWriter(_Writer):
+class _StrRegexWriter(_RegexWriting, _Writer):
     """The `regex` package on a line decoded as a UTF-8 locale reads it
     (decode_line: each byte that is not UTF-8 a lone surrogate, U+DC80 and
     up, which only itself matches), with the locale's classes spelled out:
     the exact reading of every rule on lines beyond ASCII, for the rules the
     transcription cannot carry (characters beyond ASCII in the rule,
     back-references) and to confirm word anchors."""
-
-    capture = True
 
     def __init__(self, locale_name):
         super().__init__()
@@ -916,20 +920,8 @@ class _StrRegexWriter(_Writer):
     def byte(self, code):
         return self.code(code + 0xDC00)
 
-    def any(self):
-        return self.set(True, ())
-
-    def runs(self, items):
-        runs = []
-        for item in items:
-            if item[0] in ("char", "equiv", "coll"):
-                runs.append((item[1], item[1]))
-            elif item[0] == "range":
-                runs.append((item[1], item[2]))
-            else:
-                name = item[1]
-                runs.extend(charclass.locale_class(name, self.locale_name))
-        return runs
+    def class_runs(self, name):
+        return charclass.locale_class(name, self.locale_name)
 
     def set(self, negated, items):
         runs = self.runs(items)
@@ -938,26 +930,23 @@ class _StrRegexWriter(_Writer):
             runs.append(_RAW_BYTES)
         else:
             # A range's ends are characters; a stray byte is only itself.
-            runs = [run for run in runs if run[0] == run[1]
-                    or not (run[0] <= _RAW_BYTES[1] and run[1] >= _RAW_BYTES[0])] + [
-                (max(first, _SURROGATES[1] + 1), last) for first, last in runs
-                if first != last and first <= _RAW_BYTES[1] and last >= _RAW_BYTES[0]
-                and last > _SURROGATES[1]] + [
-                (first, min(last, _SURROGATES[0] - 1)) for first, last in runs
-                if first != last and first <= _RAW_BYTES[1] and last >= _RAW_BYTES[0]
-                and first < _SURROGATES[0]]
-        if not runs:
-            return "(?s:.)" if negated else "[^\\x00-\\U0010ffff]"
-        body = "".join(self.code(first) if first == last else self.code(first) + "-" + self.code(last)
-                       for first, last in runs)
-        return "[" + ("^" if negated else "") + body + "]"
+            runs = [piece for run in runs for piece in _without_stray_bytes(run)]
+        return self.bracket(negated, runs, "[^\\x00-\\U0010ffff]")
 
-    def backref(self, number):
-        return "(?:\\%d)" % number
+    def word_context(self):
+        return _str_word_context(self.locale_name)
 
-    def assertion(self, kind):
-        word = _str_word_context(self.locale_name)
-        return _word_assertion(kind, word) or {"^": "^", "$": "\\Z", "`": "\\A", "'": "\\Z"}[kind]
+
+def _without_stray_bytes(run):
+    first, last = run
+    if first == last or last < _RAW_BYTES[0] or first > _RAW_BYTES[1]:
+        return [run]
+    pieces = []
+    if first < _SURROGATES[0]:
+        pieces.append((first, _SURROGATES[0] - 1))
+    if last > _SURROGATES[1]:
+        pieces.append((_SURROGATES[1] + 1, last))
+    return pieces
 
 
 @functools.lru_cache(maxsize=None)
