@@ -378,11 +378,12 @@ class _Parser:
                 colon_state |= 8
             else:
                 colon_state |= 2 if start_char == ":" else 4
-            if start[0] != "class" and text[self.pos] == "-":
+            # glibc: a class or an equivalence class never starts a range.
+            if start[0] not in ("class", "equiv") and text[self.pos] == "-":
                 if self.pos + 1 >= len(text):
                     raise EreSyntaxError(EBRACK)
                 if text[self.pos + 1] == "]":
-                    items.append(start)  # '-' before ']' is itself; read next round
+                    items.append(self._element(start))  # '-' before ']' is itself
                     self.pos += 1
                     items.append(("char", ord("-")))
                     colon_state = (colon_state & ~2) | 4
@@ -392,8 +393,11 @@ class _Parser:
                     break
                 self.pos += 1
                 end, _ = self._bracket_element(True)
-                if end[0] == "class" or start[0] == "equiv" or end[0] == "equiv":
+                colon_state |= 8  # dfa.c: a range is not the [:space:] mistake
+                # glibc's build_range_exp: classes first, then collating names.
+                if end[0] in ("class", "equiv"):
                     raise EreSyntaxError(ERANGE)
+                start, end = self._element(start), self._element(end)
                 low, high = start[1], end[1]
                 if self.utf8 and (low >= 0x80 or high >= 0x80):
                     # glibc in a UTF-8 locale: a range's ends beyond ASCII
@@ -405,7 +409,7 @@ class _Parser:
                 items.append(("range", low, high) + (("coll",) if "coll" in (start[0], end[0])
                                                       else ()))
             else:
-                items.append(start)
+                items.append(self._element(start))
             if self.pos >= len(text):
                 raise EreSyntaxError(EBRACK)
             if text[self.pos] == "]":
@@ -415,9 +419,27 @@ class _Parser:
             self.dfa_errors.append(DFA_COLON)
         return ("set", negated, tuple(items))
 
+    def _element(self, element):
+        """A bracket element as an item, checked as glibc checks it where it
+        is used: ("char", c), ("class", name), ("equiv", c), ("coll", c) (in
+        the locales logsieve reads, both stand for the character)."""
+        kind, value = element
+        if kind == "class":
+            if value not in charclass.CLASSES:
+                raise EreSyntaxError(ECTYPE)
+            return element
+        if kind in ("equiv", "coll"):
+            if len(value) != 1:
+                raise EreSyntaxError(ECOLLATE)
+            item = self.literal(value)
+            if item[0] == "byte" or (self.utf8 and item[1] >= 0x80):
+                raise EreSyntaxError(ECOLLATE)
+            return (kind, item[1])
+        return element
+
     def _bracket_element(self, accept_hyphen):
-        """One element: (item, its first character).  Items: ("char", c),
-        ("class", name), ("equiv", c) (an equivalence class: the character)."""
+        """One element, unchecked (_element), and its first character:
+        ("char", c), or ("class" | "equiv" | "coll", name)."""
         text = self.text
         char = text[self.pos]
         if char == "[" and self.pos + 1 < len(text) and text[self.pos + 1] in ".=:":
@@ -435,17 +457,8 @@ class _Parser:
                     break
                 name.append(current)
             self.pos = index + 1
-            name = "".join(name)
-            if delimiter == ":":
-                if name not in charclass.CLASSES:
-                    raise EreSyntaxError(ECTYPE)
-                return ("class", name), "["
-            if len(name) != 1:
-                raise EreSyntaxError(ECOLLATE)
-            item = self.literal(name)
-            if item[0] == "byte" or (self.utf8 and item[1] >= 0x80):
-                raise EreSyntaxError(ECOLLATE)
-            return (("equiv" if delimiter == "=" else "coll", item[1])), "["
+            kind = {":": "class", "=": "equiv", ".": "coll"}[delimiter]
+            return (kind, "".join(name)), "["
         if char == "-" and not accept_hyphen:
             if self.pos + 1 >= len(text) or text[self.pos + 1] != "]":
                 raise EreSyntaxError(ERANGE)
@@ -622,13 +635,11 @@ def _declined_atom(node, utf8):
 
 def _any_in_superset(node, utf8):
     """Whether dfa.c's superset reads this atom as any bytes: those it hands
-    to glibc, and in a UTF-8 locale `.` and brackets with characters beyond
-    ASCII (its ANYCHAR and MBCSET)."""
+    to glibc, and in a UTF-8 locale brackets with characters beyond ASCII
+    (MBCSET; its `.` is one UTF-8 character there)."""
     if _declined_atom(node, utf8):
         return True
     kind = node[0]
-    if kind == "any":
-        return utf8
     if kind == "set":
         return utf8 and any(item[0] == "char" and item[1] >= 0x80 for item in node[2])
     return False
