@@ -446,8 +446,9 @@ class _Parser:
             delimiter = text[self.pos + 1]
             index = self.pos + 2
             name = []
+            size = 0  # glibc's name buffer holds bytes
             while True:
-                if len(name) >= _BRACKET_NAME_MAX or index >= len(text):
+                if size >= _BRACKET_NAME_MAX or index >= len(text):
                     raise EreSyntaxError(EBRACK)
                 current = text[index]
                 index += 1
@@ -456,6 +457,7 @@ class _Parser:
                 if current == delimiter and text[index] == "]":
                     break
                 name.append(current)
+                size += len(current.encode("utf-8", "surrogateescape")) if self.utf8 else 1
             self.pos = index + 1
             kind = {":": "class", "=": "equiv", ".": "coll"}[delimiter]
             return (kind, "".join(name)), "["
