@@ -265,7 +265,7 @@ class CompiledRules:
                 return BlockMatch._make(self._block_matcher.classify(text, attention))
             # Lines beyond ASCII come back undecided (hits None): match them here.
             result = BlockMatch._make(self._block_matcher.classify(text, attention, True))
-            if any(hits is None for _, hits, _ in result.noticed):
+            if any(entry[1] is None for entry in result.noticed):
                 result = self._decide(result, attention)
             return result
         # google-re2, one call per line; map() and compress() keep the loop in C.
