@@ -6,20 +6,21 @@
 """
 
 import argparse
-import io
 import os
 import shutil
 import socket
 import sys
+import tempfile
 import time
 
 from . import __version__
 from .config import DEFAULT_CONF, JOURNAL, ConfigError, flag, read_conf, read_log_list
-from .delivery import DeliveryError, deliver
+from .delivery import DeliveryError
+from .digest import mail_report
 from .engine import Classifier
 from .lock import LockError, RunLock
 from .pipeline import classify_blocks, read_groups
-from .report import ReportError, SortedLines, read_optional, write_section
+from .report import Part, ReportError, SortedLines, read_optional, section_header, write_section
 from .rules import IGNORE_LEVELS, RuleError, RuleTree
 from .cursor import CursorError, remove_stale_temporaries
 from .errors import LogsieveError
@@ -170,25 +171,38 @@ def report_section(result, settings):
     return None
 
 
-def write_report(result, settings, notices, errors, out):
-    """Write the report in logcheck's layout to `out` (a binary stream)."""
+def write_report(result, settings, notices, errors, out, layout=None):
+    """Write the report in logcheck's layout to `out` (a binary stream).
+    With `layout` (a list; `out` must then be a file), append a report.Part
+    for each part written: where a too large report's digest finds them."""
     summary = flag(settings, "SYSLOGSUMMARY")
     intro = flag(settings, "INTRO")
 
-    for notice in notices:
-        out.write(notice.encode("utf-8"))
+    def text(data):
+        if data:
+            start = out.tell() if layout is not None else 0
+            out.write(data)
+            if layout is not None:
+                layout.append(Part("text", "", 0, start, out.tell()))
+
+    text(b"".join(notice.encode("utf-8") for notice in notices))
     if intro:
-        out.write(read_optional(os.path.join(settings["RULEDIR"], "header.txt")))
+        text(read_optional(os.path.join(settings["RULEDIR"], "header.txt")))
     if errors:
-        out.write(("\n" + "\n".join(errors) + "\n\n").encode("utf-8", "surrogateescape"))
-    for subject, sections in ((settings["ATTACKSUBJECT"], result.attack),
-                              (settings["SECURITYSUBJECT"], result.violations)):
+        text(("\n" + "\n".join(errors) + "\n\n").encode("utf-8", "surrogateescape"))
+    for kind, subject, sections in (("attack", settings["ATTACKSUBJECT"], result.attack),
+                                    ("security", settings["SECURITYSUBJECT"],
+                                     result.violations),
+                                    ("events", settings["EVENTSSUBJECT"],
+                                     {"logcheck": result.events})):
         for name, lines in sections.items():
             title = subject if name == "logcheck" else f"{subject} for {name}"
-            write_section(out, title, lines, summary)
-    write_section(out, settings["EVENTSSUBJECT"], result.events, summary)
+            start = out.tell() + len(section_header(title)) if layout is not None else 0
+            written = write_section(out, title, lines, summary)
+            if written and layout is not None:
+                layout.append(Part(kind, title, written, start, out.tell() - 1))
     if intro:
-        out.write(read_optional(os.path.join(settings["RULEDIR"], "footer.txt")))
+        text(read_optional(os.path.join(settings["RULEDIR"], "footer.txt")))
 
 
 def subject_line(section, host, settings, reboot):
@@ -261,10 +275,14 @@ def deliver_report(result, section, settings, options, groups, errors, debug):
             raise DeliveryError(f"could not write the report to standard output: "
                                 f"{error.strerror}") from None
     else:
-        buffer = io.BytesIO()
-        write_report(result, settings, notices, errors, buffer)
-        subject = subject_line(section, hostname(settings, options), settings, options.reboot)
-        deliver(buffer.getvalue(), subject, settings)
+        # The report goes to an unnamed owner-only file, never whole into memory.
+        tmpdir = settings.get("TMP")
+        with tempfile.TemporaryFile(dir=tmpdir if tmpdir and os.path.isdir(tmpdir) else None) \
+                as report:
+            layout = []
+            write_report(result, settings, notices, errors, report, layout)
+            subject = subject_line(section, hostname(settings, options), settings, options.reboot)
+            mail_report(report, layout, subject, settings, debug)
         debug(f"delivered: {subject}")
 
 

@@ -36,11 +36,17 @@ DEFAULTS = {
     "SENDMAIL": "/usr/sbin/sendmail -t -oi",
     "DELIVERY": "sendmail",
     "SMTP_HOST": "localhost",
-    "SMTP_PORT": "25",
+    "SMTP_PORT": "",            # 25, or 465 with SMTP_TLS=1
     "SMTP_STARTTLS": "0",
+    "SMTP_TLS": "0",
     "SMTP_USER": "",
     "SMTP_PASSWORD": "",
     "SMTP_FROM": "",
+    # A mail larger than this carries a digest; the full report is kept
+    # under $STATEDIR/reports for REPORT_KEEP_DAYS, REPORT_KEEP_SIZE in all.
+    "MAX_REPORT_SIZE": "5M",
+    "REPORT_KEEP_DAYS": "30",
+    "REPORT_KEEP_SIZE": "200M",
 }
 
 DEFAULT_CONF = "/etc/logcheck/logcheck.conf"
@@ -166,6 +172,25 @@ def flag(variables, name):
         return int(value) != 0
     except ValueError:
         raise ConfigError(f"{name} must be 0 or 1, not {value!r}") from None
+
+
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def size(variables, name):
+    """A size setting: bytes, or a number with K, M or G (powers of 1024)."""
+    value = variables.get(name, "").strip().upper()
+    number, unit = value.rstrip("KMG"), value[len(value.rstrip("KMG")):]
+    if not number.isdigit() or unit not in _SIZE_UNITS:
+        raise ConfigError(f"{name} must be a size such as 5000000, 500K or 5M, not {value!r}")
+    return int(number) * _SIZE_UNITS[unit]
+
+
+def whole_number(variables, name):
+    value = variables.get(name, "").strip()
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
 
 
 @dataclass

@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import tempfile
+from typing import NamedTuple
 
 from .engine import TRAILING_WHITESPACE, has_trailing_whitespace, sort_order
 from .pipeline import whole_line_blocks
@@ -182,17 +183,32 @@ def summarize(blocks):
 
 
 def write_section(out, title, lines, summary=False):
-    """Write one section (title, lines, blank line) if `lines` has any."""
+    """Write one section (title, lines, blank line) if `lines` has any.
+    Returns the number of lines written under the title (0: none, no title)."""
     blocks = stripped_blocks(lines.blocks()) if lines.needs_strip else lines.blocks()
     first = next(blocks, None)
     if first is None:
-        return False
+        return 0
     out.write(section_header(title))
+    written = 0
     for block in summarize(itertools.chain([first], blocks)) if summary \
             else itertools.chain([first], blocks):
         out.write(block)
+        written += block.count(b"\n")
     out.write(b"\n")
-    return True
+    return written
+
+
+class Part(NamedTuple):
+    """Where a part of a report written to a file lies: `kind` is "text"
+    (notices, header, errors, footer: [start, end) is all of it) or the
+    section's kind ("attack", "security", "events"), with its `title`, its
+    number of `lines` and [start, end) the bytes of its lines."""
+    kind: str
+    title: str
+    lines: int
+    start: int
+    end: int
 
 
 def read_optional(path):

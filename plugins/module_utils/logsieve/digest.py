@@ -1,0 +1,145 @@
+"""Mailing a report, and what goes out when it is too large to mail.
+
+A log flood (a first run on an untuned server, a daemon in a loop, an
+attacker filling the log) makes a report of tens of megabytes.  Most MTAs
+refuse it (postfix's default message_size_limit is 10,240,000 bytes); the
+delivery fails, the cursors stay, and every later run fails the same way with
+a bigger backlog: the checker would be wedged for good.  So a message larger
+than MAX_REPORT_SIZE (default 5M; 0: no limit) is replaced by a digest that
+fits, and the full report is kept on the host (archive.py).  The digest says
+how large the report was, where the full one is, how many lines each section
+has, and then each section in order, whole if it fits, else its first lines:
+attack alerts and security events first, so they are never cut before the
+system events are.  With -u the sections are already grouped (counts), so
+the digest shows the most useful form there is.  Then the cursors move as
+after any delivered report.
+"""
+
+import os
+
+from .archive import keep
+from .config import size, whole_number
+from .delivery import deliver, spool_message
+from .report import section_header
+
+# Header, notices and the like are small; more of them than this is cut.
+TEXT_KEPT = 16 << 10
+# A digest line longer than this is cut (a flood of 1 MB lines is still read).
+LINE_KEPT = 2000
+# Room for the message's headers and MIME framing beside the digest's text.
+ENVELOPE = 8 << 10
+# The smallest text budget tried before giving up on lines altogether.
+SMALLEST_BUDGET = 1 << 10
+
+
+def mail_report(report, layout, subject, settings, debug=lambda message: None):
+    """Deliver the report written to the open file `report` (its parts in
+    `layout`, report.Part); when its message is larger than MAX_REPORT_SIZE,
+    keep the report and deliver a digest instead.  Raises if delivery failed
+    (and then removes the report it kept: the next run reports it again)."""
+    limit = size(settings, "MAX_REPORT_SIZE")
+    message = spool_message(report, subject, settings)
+    kept = None
+    try:
+        message_size = _size(message)
+        if limit and message_size > limit:
+            report_size = _size(report)
+            kept = keep(report, settings["STATEDIR"], whole_number(settings, "REPORT_KEEP_DAYS"),
+                        size(settings, "REPORT_KEEP_SIZE"))
+            debug(f"report of {report_size} bytes (message {message_size}) is over "
+                  f"MAX_REPORT_SIZE={limit}: kept in {kept}, mailing a digest")
+            message.close()
+            message = _fitting_digest(report, layout, subject, settings, limit, report_size, kept)
+        deliver(message, settings)
+    except BaseException:
+        if kept is not None:
+            try:
+                os.unlink(kept)
+            except OSError:
+                pass
+        raise
+    finally:
+        message.close()
+
+
+def _size(handle):
+    handle.seek(0, os.SEEK_END)
+    return handle.tell()
+
+
+def _fitting_digest(report, layout, subject, settings, limit, report_size, kept):
+    """The digest's message, with as many lines as fit under `limit`."""
+    import tempfile
+
+    tmpdir = settings.get("TMP")
+    tmpdir = tmpdir if tmpdir and os.path.isdir(tmpdir) else None
+    budget = max(limit - ENVELOPE, SMALLEST_BUDGET)
+    while True:
+        with tempfile.TemporaryFile(dir=tmpdir) as text:
+            write_digest(report, layout, text, budget, limit, report_size, kept)
+            message = spool_message(text, subject, settings)
+        # Quoted-printable can make the message larger than its text.
+        if _size(message) <= limit or budget <= SMALLEST_BUDGET:
+            return message
+        message.close()
+        budget //= 2
+
+
+def write_digest(report, layout, out, budget, limit, report_size, kept):
+    """Write the digest of the report in `report` (parts in `layout`) to
+    `out`, the lines of its sections within `budget` bytes."""
+    sections = [part for part in layout if part.kind != "text"]
+    out.write((f"This report is too large to mail: {report_size} bytes, over MAX_REPORT_SIZE "
+               f"({limit} bytes).\nThe full report is kept on this host, gzip-compressed and "
+               f"readable by the checker's user only:\n\n    {kept}\n\n"
+               f"Lines per section:\n").encode("utf-8", "surrogateescape"))
+    for part in sections:
+        out.write(f"  {part.lines:9d}  {part.title}\n".encode("utf-8", "surrogateescape"))
+    out.write(b"\n")
+    # Section titles and the note on a cut section need room whatever happens.
+    reserve = sum(len(part.title.encode("utf-8", "surrogateescape")) * 2 + 80
+                  for part in sections)
+    remaining = max(budget - reserve, 0)
+    for part in layout:
+        if part.kind == "text":
+            out.write(_read(report, part.start, min(part.end - part.start, TEXT_KEPT)))
+            continue
+        out.write(section_header(part.title))
+        shown = 0
+        for line in _lines(report, part.start, part.end):
+            if len(line) > LINE_KEPT:
+                line = line[:LINE_KEPT] + b" [cut]"
+            if len(line) + 1 > remaining:
+                break
+            out.write(line + b"\n")
+            remaining -= len(line) + 1
+            shown += 1
+        if shown < part.lines:
+            out.write(f"[... {part.lines - shown} more of {part.lines} lines in the full "
+                      f"report]\n".encode())
+        out.write(b"\n")
+
+
+def _read(handle, start, length):
+    handle.seek(start)
+    return handle.read(length)
+
+
+def _lines(handle, start, end):
+    """The lines of [start, end) of an open file, without newlines, a block
+    at a time (a line longer than a block is cut to LINE_KEPT)."""
+    handle.seek(start)
+    position, pending = start, b""
+    while position < end:
+        block = handle.read(min(1 << 20, end - position))
+        if not block:
+            break
+        position += len(block)
+        data = pending + block
+        lines = data.split(b"\n")
+        pending = lines.pop()
+        if len(pending) > LINE_KEPT:
+            pending = pending[:LINE_KEPT + 1]
+        yield from lines
+    if pending:
+        yield pending
