@@ -301,3 +301,27 @@ def test_smtp_starttls_verifies_the_certificate(bed):
         assert server.received == []
     finally:
         server.stop()
+
+
+SORT_STAND_IN = """#!/bin/sh
+cat >/dev/null
+echo "sort: cannot create temporary file in '/var/tmp': No space left on device" >&2
+exit 2
+"""
+
+
+def test_failing_sort_is_named_with_its_status_and_message(bed):
+    """Lines out of order go through sort(1); when it fails, the error names
+    the command, its exit status and its own message, and nothing moves."""
+    bed.clock = 5
+    bed.append(bed.logs[0], ["line 2"])
+    bed.clock = 0
+    bed.append(bed.logs[0], ["line 1"])
+    bed.write("bin/sort", SORT_STAND_IN, mode=0o755)
+    failed = bed.run(PATH=os.path.join(bed.path, "bin") + ":" + os.environ["PATH"])
+    assert failed.returncode == 1
+    assert re.search(rb"^Error: sort -S 16M -T \S+ -k 1,3 -s exited with status 2: sort: cannot "
+                     rb"create temporary file in '/var/tmp': No space left on device$",
+                     failed.stderr, re.MULTILINE), failed.stderr
+    assert bed.messages() == []
+    assert reported_numbers(deliver(bed).get_content()) == [1, 2]

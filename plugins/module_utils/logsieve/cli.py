@@ -265,6 +265,10 @@ def deliver_report(result, section, settings, options, groups, errors, debug):
           f"{len(result.violations)} violation sections")
     notices = [JOURNAL_FIRST_RUN for group in groups for source in group
                if isinstance(source, JournalSource) and source.first_run]
+    for group in groups:
+        for source in group:
+            if isinstance(source, JournalSource) and source.absent:
+                debug("journalctl found no journal: no journal to read")
     if section is None:
         debug("nothing to report")
     elif options.stdout:
