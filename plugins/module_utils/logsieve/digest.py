@@ -41,7 +41,7 @@ def mail_report(report, layout, subject, settings, debug=lambda message: None):
     message = spool_message(report, subject, settings)
     kept = None
     try:
-        message_size = _size(message)
+        message_size = wire_size(message)
         if limit and message_size > limit:
             report_size = _size(report)
             kept = keep(report, settings["STATEDIR"], whole_number(settings, "REPORT_KEEP_DAYS"),
@@ -67,6 +67,14 @@ def _size(handle):
     return handle.tell()
 
 
+def wire_size(message):
+    """The size of a spooled message as an MTA counts it: with CRLF line ends
+    (SMTP sends them; the spool has Unix ones)."""
+    size = _size(message)
+    message.seek(0)
+    return size + sum(block.count(b"\n") for block in iter(lambda: message.read(1 << 20), b""))
+
+
 def _fitting_digest(report, layout, subject, settings, limit, report_size, kept):
     """The digest's message, with as many lines as fit under `limit`."""
     import tempfile
@@ -78,11 +86,13 @@ def _fitting_digest(report, layout, subject, settings, limit, report_size, kept)
         with tempfile.TemporaryFile(dir=tmpdir) as text:
             write_digest(report, layout, text, budget, limit, report_size, kept)
             message = spool_message(text, subject, settings)
-        # Quoted-printable can make the message larger than its text.
-        if _size(message) <= limit or budget <= SMALLEST_BUDGET:
+        # Line ends, headers and quoted-printable make the message larger
+        # than its text: shrink the text by as much as the message is over.
+        size = wire_size(message)
+        if size <= limit or budget <= SMALLEST_BUDGET:
             return message
         message.close()
-        budget //= 2
+        budget = max(min(budget * limit // size * 97 // 100, budget - 1024), SMALLEST_BUDGET)
 
 
 def write_digest(report, layout, out, budget, limit, report_size, kept):
