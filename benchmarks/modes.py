@@ -24,7 +24,7 @@ import shutil
 import sys
 import tempfile
 
-from benchmarks.run import MEMORY_LIMIT_MB, timed, write_log
+from benchmarks.run import MEMORY_LIMIT_MB, timed, verdict, write_log
 from tests.reliability.smtp_server import SMTPServer
 
 COUNTING_SENDMAIL = "#!/bin/sh\nexec wc -c > {out}\n"
@@ -87,6 +87,11 @@ def measure(work, log, rules, lines):
     return results
 
 
+def over_limit(results):
+    return [f"peak memory above the limit with {name}"
+            for name, peak in results if peak > MEMORY_LIMIT_MB]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
@@ -97,11 +102,7 @@ def main(argv=None):
         log = os.path.join(work, "syslog")
         write_log(log, options.lines, options.unknown)
         results = measure(work, log, "/etc/logcheck", options.lines)
-        over = [name for name, peak in results if peak > MEMORY_LIMIT_MB]
-        if over:
-            print("FAILED: above the memory limit: " + ", ".join(over))
-            return 1
-        return 0
+        return verdict(over_limit(results))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

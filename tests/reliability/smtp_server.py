@@ -15,18 +15,23 @@ class _Handler(socketserver.StreamRequestHandler):
     def send(self, line):
         self.wfile.write(line.encode() + b"\r\n")
 
+    def start_tls(self):
+        """TLS on the connection from here on; False if the handshake failed."""
+        try:
+            self.connection = self.server.tls_context.wrap_socket(self.connection,
+                                                                  server_side=True)
+        except (ssl.SSLError, OSError):
+            return False
+        self.rfile = self.connection.makefile("rb")
+        self.wfile = self.connection.makefile("wb", buffering=0)
+        self.encrypted = True
+        return True
+
     def handle(self):
         server = self.server
         self.encrypted = False
-        if server.implicit_tls:
-            try:
-                self.connection = server.tls_context.wrap_socket(self.connection,
-                                                                 server_side=True)
-            except (ssl.SSLError, OSError):
-                return
-            self.rfile = self.connection.makefile("rb")
-            self.wfile = self.connection.makefile("wb", buffering=0)
-            self.encrypted = True
+        if server.implicit_tls and not self.start_tls():
+            return
         self.send("220 test ESMTP")
         sender, recipients = None, []
         while True:
@@ -48,14 +53,8 @@ class _Handler(socketserver.StreamRequestHandler):
             elif verb == "STARTTLS" and server.tls_context:
                 self.send("220 go ahead")
                 self.wfile.flush()
-                try:
-                    self.connection = server.tls_context.wrap_socket(self.connection,
-                                                                     server_side=True)
-                except (ssl.SSLError, OSError):
+                if not self.start_tls():
                     return
-                self.rfile = self.connection.makefile("rb")
-                self.wfile = self.connection.makefile("wb", buffering=0)
-                self.encrypted = True
             elif verb == "AUTH" and self.encrypted:
                 fields = command.split()
                 secret = base64.b64decode(fields[2]).split(b"\0") if len(fields) > 2 else []
