@@ -70,6 +70,14 @@ def _spool_directory(settings):
     return tmpdir if tmpdir and os.path.isdir(tmpdir) else None
 
 
+def attachment_mode(settings):
+    """MAILASATTACH: "0" inline, "1" attached, "2" attached gzip-compressed."""
+    attach = settings.get("MAILASATTACH", "0").strip() or "0"
+    if attach not in ("0", "1", "2"):
+        raise DeliveryError(f"MAILASATTACH must be 0, 1 or 2, not {attach!r}")
+    return attach
+
+
 def spool_message(report, subject, settings):
     """The message carrying `report` (an open binary file), written to an
     unnamed owner-only temporary file, returned open.  Recipients and
@@ -78,9 +86,7 @@ def spool_message(report, subject, settings):
     if settings.get("DELIVERY", "sendmail") == "smtp" and not sender:
         # sendmail adds a From of its own; an SMTP server needs one.
         sender = f"logcheck@{socket.getfqdn()}"
-    attach = settings.get("MAILASATTACH", "0").strip() or "0"
-    if attach not in ("0", "1", "2"):
-        raise DeliveryError(f"MAILASATTACH must be 0, 1 or 2, not {attach!r}")
+    attach = attachment_mode(settings)
     to = recipients(settings["SENDMAILTO"])
     spool = tempfile.TemporaryFile(dir=_spool_directory(settings))
     try:

@@ -19,7 +19,7 @@ import os
 
 from .archive import keep
 from .config import size, whole_number
-from .delivery import deliver, spool_message
+from .delivery import attachment_mode, deliver, spool_message
 from .report import section_header
 
 # Header, notices and the like are small; more of them than this is cut.
@@ -38,17 +38,21 @@ def mail_report(report, layout, subject, settings, debug=lambda message: None):
     keep the report and deliver a digest instead.  Raises if delivery failed
     (and then removes the report it kept: the next run reports it again)."""
     limit = size(settings, "MAX_REPORT_SIZE")
-    message = spool_message(report, subject, settings)
-    kept = None
+    report_size = _size(report)
+    message = kept = None
     try:
-        message_size = wire_size(message)
-        if limit and message_size > limit:
-            report_size = _size(report)
+        # Only a gzipped attachment can make the message smaller than the
+        # report: otherwise a report over the limit needs no message to tell.
+        if not limit or report_size <= limit or attachment_mode(settings) == "2":
+            message = spool_message(report, subject, settings)
+            if limit and wire_size(message) > limit:
+                message.close()
+                message = None
+        if message is None:
             kept = keep(report, settings["STATEDIR"], whole_number(settings, "REPORT_KEEP_DAYS"),
                         size(settings, "REPORT_KEEP_SIZE"))
-            debug(f"report of {report_size} bytes (message {message_size}) is over "
-                  f"MAX_REPORT_SIZE={limit}: kept in {kept}, mailing a digest")
-            message.close()
+            debug(f"the report ({report_size} bytes) makes a mail over MAX_REPORT_SIZE={limit}: "
+                  f"kept in {kept}, mailing a digest")
             message = _fitting_digest(report, layout, subject, settings, limit, report_size, kept)
         deliver(message, settings)
     except BaseException:
@@ -59,7 +63,8 @@ def mail_report(report, layout, subject, settings, debug=lambda message: None):
                 pass
         raise
     finally:
-        message.close()
+        if message is not None:
+            message.close()
 
 
 def _size(handle):
