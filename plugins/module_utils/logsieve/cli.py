@@ -14,7 +14,8 @@ import tempfile
 import time
 
 from . import __version__
-from .config import DEFAULT_CONF, JOURNAL, ConfigError, flag, read_conf, read_log_list
+from .config import (DEFAULT_CONF, JOURNAL, ConfigError, flag, read_conf, read_log_list,
+                     temporary_directory)
 from .delivery import DeliveryError
 from .digest import mail_report
 from .engine import Classifier
@@ -231,7 +232,7 @@ def run(options, debug):
         classifier = Classifier(tree, flag(settings, "SUPPORT_CRACKING_IGNORE"))
         debug(f"compiled {len(classifier.quiet)} rules")
         groups, errors = collect_sources(settings, options, debug)
-        unique, tmpdir = flag(settings, "SORTUNIQ"), settings.get("TMP")
+        unique, tmpdir = flag(settings, "SORTUNIQ"), temporary_directory(settings)
         result = None
         try:
             result = classify_blocks(classifier, read_groups(groups),
@@ -280,9 +281,7 @@ def deliver_report(result, section, settings, options, groups, errors, debug):
                                 f"{error.strerror}") from None
     else:
         # The report goes to an unnamed owner-only file, never whole into memory.
-        tmpdir = settings.get("TMP")
-        with tempfile.TemporaryFile(dir=tmpdir if tmpdir and os.path.isdir(tmpdir) else None) \
-                as report:
+        with tempfile.TemporaryFile(dir=temporary_directory(settings)) as report:
             layout = []
             write_report(result, settings, notices, errors, report, layout)
             subject = subject_line(section, hostname(settings, options), settings, options.reboot)

@@ -186,6 +186,13 @@ def size(variables, name):
     return int(number) * _SIZE_UNITS[unit]
 
 
+def temporary_directory(variables):
+    """TMP when it is a directory, else None (the system's default): where
+    logsieve spools reports and messages, as unnamed owner-only files."""
+    tmpdir = variables.get("TMP")
+    return tmpdir if tmpdir and os.path.isdir(tmpdir) else None
+
+
 def whole_number(variables, name):
     value = variables.get(name, "").strip()
     if not value.isdigit():

@@ -26,6 +26,7 @@ import socket
 import subprocess
 import tempfile
 
+from .config import temporary_directory
 from .errors import CommandError, LogsieveError
 from .mime import write_message
 
@@ -65,11 +66,6 @@ def recipients(value):
     return addresses
 
 
-def _spool_directory(settings):
-    tmpdir = settings.get("TMP")
-    return tmpdir if tmpdir and os.path.isdir(tmpdir) else None
-
-
 def attachment_mode(settings):
     """MAILASATTACH: "0" inline, "1" attached, "2" attached gzip-compressed."""
     attach = settings.get("MAILASATTACH", "0").strip() or "0"
@@ -88,9 +84,9 @@ def spool_message(report, subject, settings):
         sender = f"logcheck@{socket.getfqdn()}"
     attach = attachment_mode(settings)
     to = recipients(settings["SENDMAILTO"])
-    spool = tempfile.TemporaryFile(dir=_spool_directory(settings))
+    spool = tempfile.TemporaryFile(dir=temporary_directory(settings))
     try:
-        write_message(report, spool, subject, to, sender, attach, _spool_directory(settings))
+        write_message(report, spool, subject, to, sender, attach, temporary_directory(settings))
         spool.flush()
     except BaseException:
         spool.close()
@@ -241,7 +237,7 @@ def deliver(message, settings):
     the report itself."""
     method = settings.get("DELIVERY", "sendmail")
     if method == "sendmail":
-        send_with_command(message, settings["SENDMAIL"], _spool_directory(settings))
+        send_with_command(message, settings["SENDMAIL"], temporary_directory(settings))
     elif method == "smtp":
         sender = settings.get("SMTP_FROM", "") or f"logcheck@{socket.getfqdn()}"
         if _on(settings, "SMTP_TLS") and _on(settings, "SMTP_STARTTLS"):

@@ -16,9 +16,10 @@ after any delivered report.
 """
 
 import os
+import tempfile
 
 from .archive import keep
-from .config import size, whole_number
+from .config import size, temporary_directory, whole_number
 from .delivery import attachment_mode, deliver, spool_message
 from .report import section_header
 
@@ -82,13 +83,9 @@ def wire_size(message):
 
 def _fitting_digest(report, layout, subject, settings, limit, report_size, kept):
     """The digest's message, with as many lines as fit under `limit`."""
-    import tempfile
-
-    tmpdir = settings.get("TMP")
-    tmpdir = tmpdir if tmpdir and os.path.isdir(tmpdir) else None
     budget = max(limit - ENVELOPE, SMALLEST_BUDGET)
     while True:
-        with tempfile.TemporaryFile(dir=tmpdir) as text:
+        with tempfile.TemporaryFile(dir=temporary_directory(settings)) as text:
             write_digest(report, layout, text, budget, limit, report_size, kept)
             message = spool_message(text, subject, settings)
         # Line ends, headers and quoted-printable make the message larger

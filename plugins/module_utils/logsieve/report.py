@@ -52,7 +52,7 @@ class SortedLines:
 
     def __init__(self, unique=False, tmpdir=None):
         self.command = ["sort", "-S", SORT_BUFFER]
-        self.tmpdir = tmpdir if tmpdir and os.path.isdir(tmpdir) else None
+        self.tmpdir = tmpdir  # config.temporary_directory(), or None
         if self.tmpdir:
             self.command += ["-T", self.tmpdir]
         self.command += ["-u"] if unique else ["-k", "1,3", "-s"]
