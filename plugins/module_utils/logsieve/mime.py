@@ -19,6 +19,8 @@ The message is written with Unix line ends, as a local mail file has them
 """
 
 import base64
+import binascii
+import functools
 import gzip
 import secrets
 import tempfile
@@ -86,17 +88,19 @@ def _whole_line_pieces(report):
 
 
 def _write_quoted_printable(report, out):
-    import email.quoprimime
-
+    """Quoted-printable, line by line (binascii's encoder, in C): every byte
+    but a line's newline is kept, a bare CR or a NUL too (=0D, =00)."""
+    encode = functools.partial(binascii.b2a_qp, istext=False)
+    ends_in_newline = True
     for piece, cut in _whole_line_pieces(report):
-        # Invalid UTF-8 is shown escaped (\\xff); quoprimime encodes a
-        # latin-1 view of the UTF-8 bytes, as the email package does.
-        text = piece.decode("utf-8", "backslashreplace").encode("utf-8").decode("latin-1")
-        encoded = email.quoprimime.body_encode(text, 76, "\n")
-        out.write(encoded.encode("ascii"))
+        # Invalid UTF-8 is shown escaped (\\xff), as in the report's text.
+        piece = piece.decode("utf-8", "backslashreplace").encode("utf-8")
+        out.write(b"\n".join(map(encode, piece.split(b"\n"))))
         if cut:
             out.write(b"=\n")  # a soft line break: the line goes on
-    out.write(b"\n")
+        ends_in_newline = cut or piece.endswith(b"\n")
+    if not ends_in_newline:
+        out.write(b"\n")
 
 
 def _write_base64(source, out):
