@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from logsieve.config import DEFAULTS, Settings
 from logsieve.delivery import smtp_port
 
 from .bed import Bed, reported_numbers
@@ -390,6 +391,8 @@ def test_smtp_implicit_tls_verifies_the_certificate(bed):
 
 
 def test_smtp_port_follows_the_tls_mode():
-    assert smtp_port({"SMTP_TLS": "1", "SMTP_PORT": ""}) == "465"
-    assert smtp_port({"SMTP_TLS": "0", "SMTP_PORT": ""}) == "25"
-    assert smtp_port({"SMTP_TLS": "1", "SMTP_PORT": "2465"}) == "2465"
+    def port(**variables):
+        return smtp_port(Settings.from_variables(dict(DEFAULTS, **variables)))
+    assert port(SMTP_TLS="1") == 465
+    assert port() == 25
+    assert port(SMTP_TLS="1", SMTP_PORT="2465") == 2465

@@ -21,7 +21,7 @@ REPORTS = [
 
 
 @pytest.mark.parametrize("report", REPORTS)
-@pytest.mark.parametrize("attach", ["0", "1", "2"])
+@pytest.mark.parametrize("attach", [0, 1, 2])
 def test_message_gives_back_the_report(report, attach, monkeypatch):
     monkeypatch.setattr(mime, "BLOCK_SIZE", 1000)
     out = io.BytesIO()
@@ -31,10 +31,10 @@ def test_message_gives_back_the_report(report, attach, monkeypatch):
     assert raw.isascii() and max(len(line) for line in raw.split(b"\n")) <= 78
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert message["To"] == "reports@example.org"
-    if attach == "0":
+    if attach == 0:
         expected = report.decode("utf-8", "backslashreplace")
         assert message.get_content() in (expected, expected + "\n")
     else:
         (attachment,) = list(message.iter_attachments())
         data = attachment.get_payload(decode=True)
-        assert (gzip.decompress(data) if attach == "2" else data) == report
+        assert (gzip.decompress(data) if attach == 2 else data) == report

@@ -26,7 +26,6 @@ import socket
 import subprocess
 import tempfile
 
-from .config import temporary_directory
 from .errors import CommandError, LogsieveError
 from .mime import write_message
 
@@ -66,27 +65,23 @@ def recipients(value):
     return addresses
 
 
-def attachment_mode(settings):
-    """MAILASATTACH: "0" inline, "1" attached, "2" attached gzip-compressed."""
-    attach = settings.get("MAILASATTACH", "0").strip() or "0"
-    if attach not in ("0", "1", "2"):
-        raise DeliveryError(f"MAILASATTACH must be 0, 1 or 2, not {attach!r}")
-    return attach
+def sender(settings):
+    """SMTP_FROM; with SMTP a default one (sendmail adds a From of its own,
+    an SMTP server needs one)."""
+    if settings.delivery == "smtp" and not settings.smtp_from:
+        return f"logcheck@{socket.getfqdn()}"
+    return settings.smtp_from
 
 
 def spool_message(report, subject, settings):
     """The message carrying `report` (an open binary file), written to an
-    unnamed owner-only temporary file, returned open.  Recipients and
-    MAILASATTACH are checked here, before anything is sent."""
-    sender = settings.get("SMTP_FROM", "")
-    if settings.get("DELIVERY", "sendmail") == "smtp" and not sender:
-        # sendmail adds a From of its own; an SMTP server needs one.
-        sender = f"logcheck@{socket.getfqdn()}"
-    attach = attachment_mode(settings)
-    to = recipients(settings["SENDMAILTO"])
-    spool = tempfile.TemporaryFile(dir=temporary_directory(settings))
+    unnamed owner-only temporary file, returned open; `settings`: a
+    config.Settings.  Recipients are checked here, before anything is sent."""
+    tmpdir = settings.temporary_directory()
+    spool = tempfile.TemporaryFile(dir=tmpdir)
     try:
-        write_message(report, spool, subject, to, sender, attach, temporary_directory(settings))
+        write_message(report, spool, subject, recipients(settings.mail_to), sender(settings),
+                      settings.mail_as_attachment, tmpdir)
         spool.flush()
     except BaseException:
         spool.close()
@@ -126,9 +121,9 @@ def send_with_command(message, command, tmpdir=None):
 def smtp_password(settings):
     """SMTP_PASSWORD, or the first line of SMTP_PASSWORD_FILE (so that the
     secret need not sit in logcheck.conf); the file must not be world-readable."""
-    path = settings.get("SMTP_PASSWORD_FILE", "")
+    path = settings.smtp_password_file
     if not path:
-        return settings.get("SMTP_PASSWORD", "")
+        return settings.smtp_password
     try:
         with open(path, "rb") as handle:
             if os.fstat(handle.fileno()).st_mode & 0o004:
@@ -170,10 +165,6 @@ def send_with_smtp(message, host, port, starttls=False, user="", password="", se
     if user and not (starttls or implicit_tls):
         raise DeliveryError("SMTP_USER is set but neither SMTP_STARTTLS nor SMTP_TLS is: "
                             "refusing to send the password in clear")
-    try:
-        port = int(port)
-    except ValueError:
-        raise DeliveryError(f"SMTP_PORT must be a number, not {port!r}") from None
     where = f"SMTP delivery to {host}:{port} failed"
     message.seek(0, os.SEEK_END)
     size = message.tell()
@@ -224,28 +215,21 @@ def _text(reply):
 
 def smtp_port(settings):
     """SMTP_PORT, or the standard port: 465 with implicit TLS, else 25."""
-    return settings.get("SMTP_PORT", "").strip() or ("465" if _on(settings, "SMTP_TLS") else "25")
-
-
-def _on(settings, name):
-    return settings.get(name, "0").strip() in ("1", "yes")
+    if settings.smtp_port is not None:
+        return settings.smtp_port
+    return 465 if settings.smtp_tls else 25
 
 
 def deliver(message, settings):
     """Deliver the spooled message (see spool_message) as configured in
-    `settings` (logcheck.conf variables).  With -o the command line writes
-    the report itself."""
-    method = settings.get("DELIVERY", "sendmail")
-    if method == "sendmail":
-        send_with_command(message, settings["SENDMAIL"], temporary_directory(settings))
-    elif method == "smtp":
-        sender = settings.get("SMTP_FROM", "") or f"logcheck@{socket.getfqdn()}"
-        if _on(settings, "SMTP_TLS") and _on(settings, "SMTP_STARTTLS"):
-            raise DeliveryError("SMTP_TLS and SMTP_STARTTLS are both set: choose one "
-                                "(SMTP_TLS=1 for port 465, SMTP_STARTTLS=1 for 25 or 587)")
-        send_with_smtp(message, settings["SMTP_HOST"], smtp_port(settings),
-                       _on(settings, "SMTP_STARTTLS"), settings.get("SMTP_USER", ""),
-                       smtp_password(settings), sender, recipients(settings["SENDMAILTO"]),
-                       implicit_tls=_on(settings, "SMTP_TLS"))
-    else:
-        raise DeliveryError(f"DELIVERY must be 'sendmail' or 'smtp', not {method!r}")
+    `settings` (config.Settings).  With -o the command line writes the report
+    itself."""
+    if settings.delivery == "sendmail":
+        send_with_command(message, settings.sendmail, settings.temporary_directory())
+        return
+    if settings.smtp_tls and settings.smtp_starttls:
+        raise DeliveryError("SMTP_TLS and SMTP_STARTTLS are both set: choose one "
+                            "(SMTP_TLS=1 for port 465, SMTP_STARTTLS=1 for 25 or 587)")
+    send_with_smtp(message, settings.smtp_host, smtp_port(settings), settings.smtp_starttls,
+                   settings.smtp_user, smtp_password(settings), sender(settings),
+                   recipients(settings.mail_to), implicit_tls=settings.smtp_tls)

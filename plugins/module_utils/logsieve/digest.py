@@ -19,8 +19,7 @@ import os
 import tempfile
 
 from .archive import keep
-from .config import size, temporary_directory, whole_number
-from .delivery import attachment_mode, deliver, spool_message
+from .delivery import deliver, spool_message
 from .report import section_header
 
 # Header, notices and the like are small; more of them than this is cut.
@@ -38,20 +37,20 @@ def mail_report(report, layout, subject, settings, debug=lambda message: None):
     `layout`, report.Part); when its message is larger than MAX_REPORT_SIZE,
     keep the report and deliver a digest instead.  Raises if delivery failed
     (and then removes the report it kept: the next run reports it again)."""
-    limit = size(settings, "MAX_REPORT_SIZE")
+    limit = settings.max_report_size
     report_size = _size(report)
     message = kept = None
     try:
         # Only a gzipped attachment can make the message smaller than the
         # report: otherwise a report over the limit needs no message to tell.
-        if not limit or report_size <= limit or attachment_mode(settings) == "2":
+        if not limit or report_size <= limit or settings.mail_as_attachment == 2:
             message = spool_message(report, subject, settings)
             if limit and wire_size(message) > limit:
                 message.close()
                 message = None
         if message is None:
-            kept = keep(report, settings["STATEDIR"], whole_number(settings, "REPORT_KEEP_DAYS"),
-                        size(settings, "REPORT_KEEP_SIZE"))
+            kept = keep(report, settings.state_dir, settings.report_keep_days,
+                        settings.report_keep_size)
             debug(f"the report ({report_size} bytes) makes a mail over MAX_REPORT_SIZE={limit}: "
                   f"kept in {kept}, mailing a digest")
             message = _fitting_digest(report, layout, subject, settings, limit, report_size, kept)
@@ -85,7 +84,7 @@ def _fitting_digest(report, layout, subject, settings, limit, report_size, kept)
     """The digest's message, with as many lines as fit under `limit`."""
     budget = max(limit - ENVELOPE, SMALLEST_BUDGET)
     while True:
-        with tempfile.TemporaryFile(dir=temporary_directory(settings)) as text:
+        with tempfile.TemporaryFile(dir=settings.temporary_directory()) as text:
             write_digest(report, layout, text, budget, limit, report_size, kept)
             message = spool_message(text, subject, settings)
         # Line ends, headers and quoted-printable make the message larger

@@ -11,8 +11,8 @@ go through the `email` package (folding, RFC 2047 encoding).
 Body: 7-bit text when the report is short-lined ASCII (readable as is),
 otherwise UTF-8 in quoted-printable, so that long lines and any byte survive
 7-bit transports (bytes that are not UTF-8 are shown as `\\xff`).  With
-logcheck's MAILASATTACH, "1" attaches the report as `logcheck_report`
-(base64), "2" gzip-compressed as `logcheck_report.gz`.
+logcheck's MAILASATTACH, 1 attaches the report as `logcheck_report`
+(base64), 2 gzip-compressed as `logcheck_report.gz`.
 
 The message is written with Unix line ends, as a local mail file has them
 (sendmail reads it so); SMTP converts them on the wire (delivery.py).
@@ -139,11 +139,11 @@ def _plain_part(charset, encoding):
             ("Content-Transfer-Encoding", encoding)]
 
 
-def write_message(report, out, subject, to, sender="", attach="0", tmpdir=None):
+def write_message(report, out, subject, to, sender="", attach=0, tmpdir=None):
     """Write the report held in the binary file `report` as a message into the
     binary file `out`.  `to`: the list of recipient addresses (checked by the
-    caller); `attach`: MAILASATTACH ("0", "1" or "2")."""
-    if attach not in ("1", "2"):
+    caller); `attach`: MAILASATTACH (0, 1 or 2)."""
+    if attach not in (1, 2):
         plain = is_plain(report)
         out.write(_headers(subject, to, sender, _plain_part(*(
             ("us-ascii", "7bit") if plain else ("utf-8", "quoted-printable")))))
@@ -157,7 +157,7 @@ def write_message(report, out, subject, to, sender="", attach="0", tmpdir=None):
         out.write(f"{name}: {value}\n".encode())
     out.write(b"\nReport attached\n\n")
     out.write(f"--{boundary}\n".encode())
-    if attach == "1":
+    if attach == 1:
         out.write(b'Content-Type: text/plain\nContent-Transfer-Encoding: base64\n'
                   b'Content-Disposition: attachment; filename="logcheck_report"\n\n')
         _write_base64(report, out)
