@@ -14,13 +14,15 @@ import tempfile
 import time
 
 from . import __version__
-from .config import DEFAULT_CONF, JOURNAL, Settings, read_conf, read_log_list
+from .config import DEFAULT_CONF, JOURNAL, REPORT_FORMATS, Settings, read_conf, read_log_list
 from .delivery import DeliveryError
 from .digest import mail_report
 from .engine import Classifier, timeout_notice
 from .lock import RunLock
 from .pipeline import classify_blocks, read_groups
+from .jsonreport import write_json_report
 from .report import Part, SortedLines, read_optional, section_header, write_section
+from .summary import GroupedSection, fold_block, group_section, write_groups, write_overview
 from .rules import RuleTree
 from .cursor import remove_stale_temporaries
 from .errors import LogsieveError
@@ -29,6 +31,7 @@ from .sources import JOURNAL_FIRST_RUN, FileSource, JournalSource, journal_dupli
 USAGE = """\
 usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
                 [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
+                [--overview] [--format text|json]
        logsieve test [-h] ...
  -c CFG       = override default configuration file
  -d           = debug mode
@@ -46,10 +49,12 @@ usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL
  -S DIR       = override default state directory
  -t           = testing mode, don't update the logfile offsets
  -T           = accepted for compatibility (logsieve keeps no working directory)
- -u           = enable the grouped summary
+ -u           = group similar lines into templates with counts (SYSLOGSUMMARY=1)
  -v           = print version
  -w           = use the "workstation" runlevel
  --allow-root = run as root although the report is readable by the logcheck user
+ --overview   = -u, and lines per program at the top of the report (SYSLOGSUMMARY=2)
+ --format F   = text (logcheck's report, the default) or json (JSON Lines; REPORT_FORMAT)
 """
 
 
@@ -79,6 +84,8 @@ def parse_arguments(argv):
     parser.add_argument("-u", dest="summary", action="store_true")
     parser.add_argument("-v", dest="version", action="store_true")
     parser.add_argument("--allow-root", action="store_true")
+    parser.add_argument("--overview", action="store_true")
+    parser.add_argument("--format", dest="report_format", choices=REPORT_FORMATS)
     return parser.parse_args(argv)
 
 
@@ -105,8 +112,12 @@ def settings_from(options):
         "REPORTLEVEL": options.level,
     }
     variables.update({name: value for name, value in overrides.items() if value is not None})
-    if options.summary:
+    if options.overview:
+        variables["SYSLOGSUMMARY"] = "2"
+    elif options.summary and Settings.from_variables(variables).syslog_summary == 0:
         variables["SYSLOGSUMMARY"] = "1"
+    if options.report_format:
+        variables["REPORT_FORMAT"] = options.report_format
     return Settings.from_variables(variables)
 
 
@@ -169,12 +180,40 @@ def report_section(result, settings):
     return None
 
 
+def report_sections(result, settings):
+    """(title, lines) of every section, in logcheck's order."""
+    sections = []
+    for subject, named in ((settings.attack_subject, result.attack),
+                           (settings.security_subject, result.violations)):
+        for name, lines in named.items():
+            sections.append((subject if name == "logcheck" else f"{subject} for {name}", lines))
+    sections.append((settings.events_subject, result.events))
+    return sections
+
+
+class _Counting:
+    """A stream that counts the lines written through it."""
+
+    def __init__(self, out):
+        self.out = out
+        self.lines = 0
+
+    def write(self, data):
+        self.lines += data.count(b"\n")
+        return self.out.write(data)
+
+
 def write_report(result, settings, notices, errors, out, layout=None):
-    """Write the report in logcheck's layout to `out` (a binary stream).
-    With `layout` (a list; `out` must then be a file), append a report.Part
-    for each part written: where a too large report's digest finds them."""
+    """Write the report in logcheck's layout (or as JSON Lines) to `out`, a
+    binary stream.  With `layout` (a list; `out` must then be a file), append
+    a report.Part for each part written: where a too large report's digest
+    finds them."""
     summary = settings.syslog_summary
-    intro = settings.intro
+    sections = report_sections(result, settings)
+    if settings.report_format == "json":
+        write_json_report(out, sections, summary, notices, errors)
+        return
+    kinds = ["attack"] * len(result.attack) + ["security"] * len(result.violations) + ["events"]
 
     def text(data):
         if data:
@@ -183,22 +222,31 @@ def write_report(result, settings, notices, errors, out, layout=None):
             if layout is not None:
                 layout.append(Part("text", "", 0, start, out.tell()))
 
+    def section(kind, title, write):
+        start = out.tell() + len(section_header(title)) if layout is not None else 0
+        counting = _Counting(out)
+        if write(counting) and layout is not None:
+            # the lines under the title: all but the title, underline and blank line
+            layout.append(Part(kind, title, counting.lines - 3, start, out.tell() - 1))
+
     text(b"".join(notice.encode("utf-8") for notice in notices))
-    if intro:
+    if settings.intro:
         text(read_optional(os.path.join(settings.rule_dir, "header.txt")))
     if errors:
         text(("\n" + "\n".join(errors) + "\n\n").encode("utf-8", "surrogateescape"))
-    for kind, subject, sections in (("attack", settings.attack_subject, result.attack),
-                                    ("security", settings.security_subject, result.violations),
-                                    ("events", settings.events_subject,
-                                     {"logcheck": result.events})):
-        for name, lines in sections.items():
-            title = subject if name == "logcheck" else f"{subject} for {name}"
-            start = out.tell() + len(section_header(title)) if layout is not None else 0
-            written = write_section(out, title, lines, summary)
-            if written and layout is not None:
-                layout.append(Part(kind, title, written, start, out.tell() - 1))
-    if intro:
+    if summary:
+        grouped = [(title, group_section(lines)) for title, lines in sections]
+        if summary >= 2:
+            start = out.tell() if layout is not None else 0
+            write_overview(out, grouped)
+            if layout is not None and out.tell() > start:
+                layout.append(Part("text", "", 0, start, out.tell()))
+        for kind, (title, groups) in zip(kinds, grouped):
+            section(kind, title, lambda stream: write_groups(stream, title, groups))
+    else:
+        for kind, (title, lines) in zip(kinds, sections):
+            section(kind, title, lambda stream: write_section(stream, title, lines))
+    if settings.intro:
         text(read_optional(os.path.join(settings.rule_dir, "footer.txt")))
 
 
@@ -231,8 +279,13 @@ def run(options, debug):
         unique, tmpdir = settings.sort_unique, settings.temporary_directory()
         result = None
         try:
-            result = classify_blocks(classifier, read_groups(groups),
-                                     lambda: SortedLines(unique=unique, tmpdir=tmpdir))
+            if settings.syslog_summary:
+                # Grouped: the workers fold their blocks' lines, none are kept.
+                result = classify_blocks(classifier, read_groups(groups), GroupedSection,
+                                         fold_events=fold_block)
+            else:
+                result = classify_blocks(classifier, read_groups(groups),
+                                         lambda: SortedLines(unique=unique, tmpdir=tmpdir))
             debug(f"read {result.lines} lines")
             for rule, count in result.timeouts.items():
                 debug(timeout_notice(rule, count))

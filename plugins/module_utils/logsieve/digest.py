@@ -21,6 +21,8 @@ import tempfile
 from .archive import keep
 from .delivery import deliver, spool_message
 from .report import section_header
+from .summary import format_group
+from .templates import TemplateMiner
 
 # Header, notices and the like are small; more of them than this is cut.
 TEXT_KEPT = 16 << 10
@@ -85,7 +87,8 @@ def _fitting_digest(report, layout, subject, settings, limit, report_size, kept)
     budget = max(limit - ENVELOPE, SMALLEST_BUDGET)
     while True:
         with tempfile.TemporaryFile(dir=settings.temporary_directory()) as text:
-            write_digest(report, layout, text, budget, limit, report_size, kept)
+            write_digest(report, layout, text, budget, limit, report_size, kept,
+                         grouped=bool(settings.syslog_summary))
             message = spool_message(text, subject, settings)
         # Line ends, headers and quoted-printable make the message larger
         # than its text: shrink the text by as much as the message is over.
@@ -96,9 +99,12 @@ def _fitting_digest(report, layout, subject, settings, limit, report_size, kept)
         budget = max(min(budget * limit // size * 97 // 100, budget - 1024), SMALLEST_BUDGET)
 
 
-def write_digest(report, layout, out, budget, limit, report_size, kept):
+def write_digest(report, layout, out, budget, limit, report_size, kept, grouped=False):
     """Write the digest of the report in `report` (parts in `layout`) to
-    `out`, the lines of its sections within `budget` bytes."""
+    `out`, the lines of its sections within `budget` bytes.  A section that
+    fits goes whole; one that does not is shown as its grouped summary
+    (templates with counts, summary.py), as far as that fits, unless the
+    report is `grouped` already (-u): then its first lines."""
     sections = [part for part in layout if part.kind != "text"]
     out.write((f"This report is too large to mail: {report_size} bytes, over MAX_REPORT_SIZE "
                f"({limit} bytes).\nThe full report is kept on this host, gzip-compressed and "
@@ -116,8 +122,16 @@ def write_digest(report, layout, out, budget, limit, report_size, kept):
             out.write(_read(report, part.start, min(part.end - part.start, TEXT_KEPT)))
             continue
         out.write(section_header(part.title))
+        lines, total, what = _lines(report, part.start, part.end), part.lines, "lines"
+        if not grouped and part.end - part.start + part.lines > remaining:
+            groups = _groups(report, part)
+            out.write(f"({part.lines} lines, grouped into {len(groups)} templates with their "
+                      f"counts; the lines are in the full report)\n".encode())
+            lines = (line for group in groups for line in format_group(group).split(b"\n")[:-1])
+            total, what = sum(format_group(group).count(b"\n") for group in groups), \
+                "lines of the grouped summary"
         shown = 0
-        for line in _lines(report, part.start, part.end):
+        for line in lines:
             if len(line) > LINE_KEPT:
                 line = line[:LINE_KEPT] + b" [cut]"
             if len(line) + 1 > remaining:
@@ -125,10 +139,25 @@ def write_digest(report, layout, out, budget, limit, report_size, kept):
             out.write(line + b"\n")
             remaining -= len(line) + 1
             shown += 1
-        if shown < part.lines:
-            out.write(f"[... {part.lines - shown} more of {part.lines} lines in the full "
+        if shown < total:
+            out.write(f"[... {total - shown} more of {total} {what}: see the full "
                       f"report]\n".encode())
         out.write(b"\n")
+
+
+def _groups(report, part):
+    """The grouped summary's groups of a section of the report file."""
+    miner = TemplateMiner()
+    batch, size = [], 0
+    for line in _lines(report, part.start, part.end):
+        batch.append(line)
+        size += len(line)
+        if size >= 1 << 20:
+            miner.add_block(b"\n".join(batch))
+            batch, size = [], 0
+    if batch:
+        miner.add_block(b"\n".join(batch))
+    return miner.groups()
 
 
 def _read(handle, start, length):

@@ -13,7 +13,6 @@ import fcntl
 import functools
 import itertools
 import os
-import re
 import subprocess
 import tempfile
 from typing import NamedTuple
@@ -175,158 +174,22 @@ def section_header(title):
     return f"{title}\n{underline}\n".encode("utf-8")
 
 
-_SUMMARY_PREFIX = re.compile(
-    rb"^(?:\w{3} [ :0-9]{11}|\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:\d\d)?) ")
-_PID = re.compile(rb"^(\S+ [^\s\[]+)\[\d+\]:")
+def report_blocks(lines):
+    """A section's lines (SortedLines) in report order, as blocks of whole
+    lines ending in newlines, trailing white space stripped as logcheck does."""
+    return stripped_blocks(lines.blocks()) if lines.needs_strip else lines.blocks()
 
 
-# Distinct messages -u holds in memory (roughly, in bytes) before sort(1)
-# takes the grouping over: a flood of distinct lines must not grow memory.
-SUMMARY_MEMORY = 32 << 20
-
-
-def _messages(blocks):
-    """The lines of `blocks` without time stamp and process id."""
-    for block in blocks:
-        for line in block[:-1].split(b"\n"):
-            message = _SUMMARY_PREFIX.sub(b"", line, count=1)
-            yield _PID.sub(b"\\1:", message, count=1)
-
-
-def summarize(blocks, tmpdir=None, memory=SUMMARY_MEMORY):
-    """Group identical messages (ignoring time stamp and process id) with counts.
-
-    logcheck's -u hands sections to syslog-summary, which Debian no longer
-    ships; this is logsieve's own grouping, in first-seen order.  (Our own
-    patterns on our own data: rules never go through Python's `re`.)  Up to
-    `memory` bytes of distinct messages are counted in memory; beyond, sort(1)
-    groups them, spilling to temporary files, so memory stays bounded.
-    """
-    counts = {}
-    held = 0
-    messages = _messages(blocks)
-    for message in messages:
-        count = counts.get(message)
-        if count is not None:
-            counts[message] = count + 1
-            continue
-        counts[message] = 1
-        held += len(message) + 100  # the message and its dictionary entry
-        if held > memory:
-            yield from _summarize_with_sort(counts, messages, tmpdir)
-            return
-    yield from _in_blocks(b"%7d %s\n" % (count, message) for message, count in counts.items())
-
-
-def _in_blocks(lines):
-    batch, size = [], 0
-    for line in lines:
-        batch.append(line)
-        size += len(line)
-        if size >= BLOCK_SIZE:
-            yield b"".join(batch)
-            batch, size = [], 0
-    if batch:
-        yield b"".join(batch)
-
-
-class _Sort:
-    """sort(1) in the C locale with our arguments; its standard error kept
-    for the error message."""
-
-    def __init__(self, arguments, tmpdir):
-        self.command = ["sort", "-S", SORT_BUFFER] + (["-T", tmpdir] if tmpdir else []) \
-            + arguments
-        self.errors = tempfile.TemporaryFile(dir=tmpdir)
-        try:
-            self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
-                                            stdout=subprocess.PIPE, stderr=self.errors,
-                                            env=dict(os.environ, LC_ALL="C"))
-        except OSError as error:
-            self.errors.close()
-            raise ReportError(f"could not run sort: {error.strerror}") from None
-
-    def write(self, data):
-        try:
-            self.process.stdin.write(data)
-        except BrokenPipeError:
-            raise self.failed() from None
-
-    def output(self):
-        """Close its input; its output in blocks (sort writes only then)."""
-        try:
-            self.process.stdin.close()
-        except BrokenPipeError:
-            raise self.failed() from None
-        yield from iter(functools.partial(self.process.stdout.read, BLOCK_SIZE), b"")
-        self.process.stdout.close()
-        if self.process.wait() != 0:
-            raise self.failed()
-        self.errors.close()
-
-    def failed(self):
-        self.process.kill()
-        self.process.wait()
-        self.errors.seek(0)
-        return CommandError(self.command, self.process.returncode, self.errors.read(64 << 10))
-
-    def close(self):
-        if self.process.returncode is None:
-            self.process.kill()
-            self.process.wait()
-        self.errors.close()
-
-
-def _summarize_with_sort(counts, rest, tmpdir):
-    """summarize() beyond memory: `counts` so far (in first-seen order) and
-    the `rest` of the messages, grouped by sort(1): once by message (stable,
-    so each group starts with its first occurrence), then by first occurrence."""
-    by_message = _Sort(["-t", "\t", "-k", "3", "-s"], tmpdir)
-    by_first = None
-    try:
-        position = 0
-        for position, (message, count) in enumerate(counts.items()):
-            by_message.write(b"%012d\t%d\t%s\n" % (position, count, message))
-        counts.clear()
-        for block in _in_blocks(b"%012d\t1\t%s\n" % (number, message)
-                                for number, message in enumerate(rest, start=position + 1)):
-            by_message.write(block)
-        by_first = _Sort([], tmpdir)
-        group, first, total = None, b"", 0
-        for block in whole_line_blocks(by_message.output()):
-            grouped = []
-            for line in block.split(b"\n"):
-                number, count, message = line.split(b"\t", 2)
-                if message == group:
-                    total += int(count)
-                    continue
-                if group is not None:
-                    grouped.append(b"%s\t%7d %s\n" % (first, total, group))
-                group, first, total = message, number, int(count)
-            by_first.write(b"".join(grouped))
-        if group is not None:
-            by_first.write(b"%s\t%7d %s\n" % (first, total, group))
-        for block in whole_line_blocks(by_first.output(), newlines=True):
-            yield b"".join(line[13:] + b"\n" for line in block[:-1].split(b"\n"))
-    finally:
-        by_message.close()
-        if by_first is not None:
-            by_first.close()
-
-
-def write_section(out, title, lines, summary=False):
+def write_section(out, title, lines):
     """Write one section (title, lines, blank line) if `lines` has any.
     Returns the number of lines written under the title (0: none, no title)."""
-    blocks = stripped_blocks(lines.blocks()) if lines.needs_strip else lines.blocks()
+    blocks = report_blocks(lines)
     first = next(blocks, None)
     if first is None:
         return 0
     out.write(section_header(title))
     written = 0
-    blocks = itertools.chain([first], blocks)
-    if summary:
-        blocks = summarize(blocks, lines.tmpdir)
-    for block in blocks:
+    for block in itertools.chain([first], blocks):
         out.write(block)
         written += block.count(b"\n")
     out.write(b"\n")
