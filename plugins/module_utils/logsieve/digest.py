@@ -8,11 +8,11 @@ a bigger backlog: the checker would be wedged for good.  So a message larger
 than MAX_REPORT_SIZE (default 5M; 0: no limit) is replaced by a digest that
 fits, and the full report is kept on the host (archive.py).  The digest says
 how large the report was, where the full one is, how many lines each section
-has, and then each section in order, whole if it fits, else its first lines:
-attack alerts and security events first, so they are never cut before the
-system events are.  With -u the sections are already grouped (counts), so
-the digest shows the most useful form there is.  Then the cursors move as
-after any delivered report.
+has, and then each section in order, whole if it fits, else its grouped
+summary (templates with counts, summary.py) as far as it fits: attack alerts
+and security events first, so they are never cut before the system events
+are.  With -u the sections are grouped already: their first lines are shown.
+Then the cursors move as after any delivered report.
 """
 
 import os
