@@ -17,7 +17,9 @@ configuration (Debian's logcheck-database at server level):
   * logsieve on the same lines with classic and RFC 3339 time stamps mixed:
     its report is then out of order and goes through sort(1), the slow path;
   * logsieve -u (the grouped report), the best of three runs, against the
-    plain run; its memory on the 3x log.
+    plain run; its memory on the 3x log;
+  * logsieve's peak memory in every mode (benchmarks/modes.py): -o, -u,
+    `logsieve test`, mail by sendmail and SMTP, inline and attached.
 
 It checks that the reports are identical and prints times and ratios.  With
 --check it exits non-zero when logsieve is less than 100x faster than
@@ -131,6 +133,14 @@ def report_lines(report):
     return sum(1 for line in report.split(b"\n") if line[:3] in (b"Nov", b"202"))
 
 
+def verdict(failures):
+    """Print what failed, if anything; the exit status."""
+    if failures:
+        print("FAILED: " + "; ".join(failures))
+        return 1
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
@@ -217,7 +227,10 @@ def main(argv=None):
               f"in CPU time {utf8_cpu / sieve_cpu:6.1f}x")
         print(f"speed-up vs logcheck C:       {ratio_c:6.1f}x (required {RATIO_C}x); "
               f"in CPU time {c_cpu / sieve_cpu:6.1f}x")
-        print(f"peak memory: {max(sieve_peak, big_peak, grouped_peak):.1f} MiB (limit {MEMORY_LIMIT_MB} MiB)")
+        print(f"peak memory: {max(sieve_peak, big_peak, grouped_peak):.1f} MiB "
+              f"(limit {MEMORY_LIMIT_MB} MiB)")
+        from benchmarks.modes import measure, over_limit  # it imports this module's helpers
+        modes = measure(work, log, rules, options.lines)
         failures = []
         if not same:
             failures.append("reports differ")
@@ -230,10 +243,8 @@ def main(argv=None):
                 failures.append("peak memory above the limit")
             if grouped_ratio > GROUPED_RATIO:
                 failures.append(f"the grouped run costs {grouped_ratio:.2f}x the plain run")
-        if failures:
-            print("FAILED: " + "; ".join(failures))
-            return 1
-        return 0
+            failures.extend(over_limit(modes))
+        return verdict(failures)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

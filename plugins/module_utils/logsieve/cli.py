@@ -6,21 +6,22 @@
 """
 
 import argparse
-import io
 import os
 import shutil
 import socket
 import sys
+import tempfile
 import time
 
 from . import __version__
 from .config import DEFAULT_CONF, JOURNAL, REPORT_FORMATS, Settings, read_conf, read_log_list
-from .delivery import DeliveryError, deliver
+from .delivery import DeliveryError
+from .digest import mail_report
 from .engine import Classifier, timeout_notice
 from .lock import RunLock
 from .pipeline import classify_blocks, read_groups
 from .jsonreport import write_json_report
-from .report import SortedLines, read_optional, write_section
+from .report import Part, SortedLines, read_optional, section_header, write_section
 from .summary import GroupedSection, fold_block, group_section, write_groups, write_overview
 from .rules import RuleTree
 from .cursor import remove_stale_temporaries
@@ -190,30 +191,63 @@ def report_sections(result, settings):
     return sections
 
 
-def write_report(result, settings, notices, errors, out):
-    """Write the report in logcheck's layout (or as JSON Lines) to `out`, a binary stream."""
+class _Counting:
+    """A stream that counts the lines written through it."""
+
+    def __init__(self, out):
+        self.out = out
+        self.lines = 0
+
+    def write(self, data):
+        self.lines += data.count(b"\n")
+        return self.out.write(data)
+
+
+def write_report(result, settings, notices, errors, out, layout=None):
+    """Write the report in logcheck's layout (or as JSON Lines) to `out`, a
+    binary stream.  With `layout` (a list; `out` must then be a file), append
+    a report.Part for each part written: where a too large report's digest
+    finds them."""
     summary = settings.syslog_summary
     sections = report_sections(result, settings)
     if settings.report_format == "json":
         write_json_report(out, sections, summary, notices, errors)
         return
-    for notice in notices:
-        out.write(notice.encode("utf-8"))
+    kinds = ["attack"] * len(result.attack) + ["security"] * len(result.violations) + ["events"]
+
+    def text(data):
+        if data:
+            start = out.tell() if layout is not None else 0
+            out.write(data)
+            if layout is not None:
+                layout.append(Part("text", "", 0, start, out.tell()))
+
+    def section(kind, title, write):
+        start = out.tell() + len(section_header(title)) if layout is not None else 0
+        counting = _Counting(out)
+        if write(counting) and layout is not None:
+            # the lines under the title: all but the title, underline and blank line
+            layout.append(Part(kind, title, counting.lines - 3, start, out.tell() - 1))
+
+    text(b"".join(notice.encode("utf-8") for notice in notices))
     if settings.intro:
-        out.write(read_optional(os.path.join(settings.rule_dir, "header.txt")))
+        text(read_optional(os.path.join(settings.rule_dir, "header.txt")))
     if errors:
-        out.write(("\n" + "\n".join(errors) + "\n\n").encode("utf-8", "surrogateescape"))
+        text(("\n" + "\n".join(errors) + "\n\n").encode("utf-8", "surrogateescape"))
     if summary:
         grouped = [(title, group_section(lines)) for title, lines in sections]
         if summary >= 2:
+            start = out.tell() if layout is not None else 0
             write_overview(out, grouped)
-        for title, groups in grouped:
-            write_groups(out, title, groups)
+            if layout is not None and out.tell() > start:
+                layout.append(Part("text", "", 0, start, out.tell()))
+        for kind, (title, groups) in zip(kinds, grouped):
+            section(kind, title, lambda stream: write_groups(stream, title, groups))
     else:
-        for title, lines in sections:
-            write_section(out, title, lines)
+        for kind, (title, lines) in zip(kinds, sections):
+            section(kind, title, lambda stream: write_section(stream, title, lines))
     if settings.intro:
-        out.write(read_optional(os.path.join(settings.rule_dir, "footer.txt")))
+        text(read_optional(os.path.join(settings.rule_dir, "footer.txt")))
 
 
 def subject_line(section, host, settings, reboot):
@@ -242,7 +276,7 @@ def run(options, debug):
         classifier = Classifier(tree, settings.support_cracking_ignore)
         debug(f"compiled {len(classifier.quiet)} rules")
         groups, errors = collect_sources(settings, options, debug)
-        unique, tmpdir = settings.sort_unique, settings.tmp
+        unique, tmpdir = settings.sort_unique, settings.temporary_directory()
         result = None
         try:
             if settings.syslog_summary:
@@ -283,6 +317,10 @@ def deliver_report(result, section, settings, options, groups, errors, debug):
           f"{len(result.violations)} violation sections")
     notices = [JOURNAL_FIRST_RUN for group in groups for source in group
                if isinstance(source, JournalSource) and source.first_run]
+    for group in groups:
+        for source in group:
+            if isinstance(source, JournalSource) and source.absent:
+                debug("journalctl found no journal: no journal to read")
     if section is None:
         debug("nothing to report")
     elif options.stdout:
@@ -293,10 +331,12 @@ def deliver_report(result, section, settings, options, groups, errors, debug):
             raise DeliveryError(f"could not write the report to standard output: "
                                 f"{error.strerror}") from None
     else:
-        buffer = io.BytesIO()
-        write_report(result, settings, notices, errors, buffer)
-        subject = subject_line(section, hostname(settings, options), settings, options.reboot)
-        deliver(buffer.getvalue(), subject, settings)
+        # The report goes to an unnamed owner-only file, never whole into memory.
+        with tempfile.TemporaryFile(dir=settings.temporary_directory()) as report:
+            layout = []
+            write_report(result, settings, notices, errors, report, layout)
+            subject = subject_line(section, hostname(settings, options), settings, options.reboot)
+            mail_report(report, layout, subject, settings, debug)
         debug(f"delivered: {subject}")
 
 

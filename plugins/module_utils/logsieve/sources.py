@@ -19,7 +19,7 @@ import tempfile
 import time
 
 from .cursor import Cursor, CursorError, offset_path, write_atomically
-from .errors import LogsieveError
+from .errors import CommandError, LogsieveError
 
 CHUNK_SIZE = 1 << 20
 
@@ -248,6 +248,7 @@ class JournalSource:
         self.offset_file = os.path.join(statedir, "offset.journal")
         self.journalctl = journalctl
         self.first_run = False
+        self.absent = False  # journalctl found no journal at all
         self._saved_cursor = b""
         self._next_cursor = None
 
@@ -279,11 +280,13 @@ class JournalSource:
         # Stream the output; the last line is the cursor, so hold the last
         # line of every chunk back until the next one arrives.
         held = b""
+        printed = False
         try:
             while True:
                 chunk = process.stdout.read(CHUNK_SIZE)
                 if not chunk:
                     break
+                printed = True
                 data = held + chunk
                 cut = data.rfind(b"\n", 0, len(data) - 1) + 1
                 held = data[cut:]
@@ -293,11 +296,16 @@ class JournalSource:
             process.stdout.close()
             returncode = process.wait()
             errors_file.seek(0)
-            errors = errors_file.read()
+            errors = errors_file.read(64 << 10)
             errors_file.close()
         if returncode != 0:
-            raise SourceError("Could not run journalctl: "
-                              + errors.decode("utf-8", "replace").strip())
+            if not printed and not errors.strip():
+                # `journalctl --quiet` exits 1 without a word when there is
+                # no journal at all (a container, a chroot): nothing to read.
+                self.absent = True
+                self._next_cursor = self._saved_cursor
+                return
+            raise CommandError(command, returncode, errors)
         if held.startswith(self.CURSOR_MARKER):
             self._next_cursor = held[len(self.CURSOR_MARKER):].strip()
         elif held:
