@@ -18,6 +18,8 @@ from .config import DEFAULT_CONF, JOURNAL, ConfigError, flag, read_conf, read_lo
 from .delivery import DeliveryError, deliver
 from .engine import Classifier
 from .lock import LockError, RunLock
+from . import logsentry
+from .multilog import STAMP_FORMS, MultilogSource, is_multilog_dir
 from .pipeline import classify_blocks, read_groups
 from .report import ReportError, SortedLines, read_optional, write_section
 from .rules import IGNORE_LEVELS, RuleError, RuleTree
@@ -119,11 +121,13 @@ def hostname(settings, options):
     return socket.gethostname().split(".")[0]
 
 
-def collect_sources(settings, options, debug=lambda message: None):
-    """The sources to read, grouped by base name in logcheck's order, and the
-    errors to report for listed files that do not exist."""
+def collect_sources(settings, options, debug=lambda message: None, listed_order=False):
+    """The sources to read, grouped by base name in logcheck's order (with
+    `listed_order`, LogSentry's: as listed), and the errors to report for
+    listed files that do not exist."""
     if options.logfile:
-        if not (os.path.isfile(options.logfile) and os.access(options.logfile, os.R_OK)):
+        if not ((os.path.isfile(options.logfile) or is_multilog_dir(options.logfile))
+                and os.access(options.logfile, os.R_OK)):
             raise RunError(f"{options.logfile} does not exist or could not be read")
         entries = [options.logfile]
     else:
@@ -142,7 +146,10 @@ def collect_sources(settings, options, debug=lambda message: None):
     duplicate = journal_duplicated_by(entries, settings.get("READ_JOURNAL", "auto")) \
         if JOURNAL in entries else None
     for entry in entries:
-        if os.path.isfile(entry):
+        if is_multilog_dir(entry):
+            sources.append(MultilogSource(entry, settings["STATEDIR"],
+                                          form=settings.get("MULTILOG_STAMP", STAMP_FORMS[0])))
+        elif os.path.isfile(entry):
             sources.append(FileSource(entry, settings["STATEDIR"], pin_new=not options.test))
         elif entry == JOURNAL and duplicate:
             debug(f"journal not read: its messages are in {duplicate} (see READ_JOURNAL)")
@@ -155,7 +162,7 @@ def collect_sources(settings, options, debug=lambda message: None):
     groups = {}
     for source in sources:
         groups.setdefault(source.name.encode("utf-8", "surrogateescape"), []).append(source)
-    return [groups[name] for name in sorted(groups)], errors
+    return [groups[name] for name in (groups if listed_order else sorted(groups))], errors
 
 
 def report_section(result, settings):
@@ -212,21 +219,24 @@ def run(options, debug):
                        "(or --allow-root)")
     with RunLock(settings["LOCKDIR"]):
         remove_stale_temporaries(settings["STATEDIR"])
-        debug(f"loading rules from {settings['RULEDIR']} (level {settings['REPORTLEVEL']})")
-        tree = RuleTree(settings["RULEDIR"], settings["REPORTLEVEL"])
-        classifier = Classifier(tree, flag(settings, "SUPPORT_CRACKING_IGNORE"))
+        classifier = load_classifier(settings, debug)
         debug(f"compiled {len(classifier.quiet)} rules")
-        groups, errors = collect_sources(settings, options, debug)
+        as_read = isinstance(classifier, logsentry.LogSentryClassifier)
+        groups, errors = collect_sources(settings, options, debug, listed_order=as_read)
         unique, tmpdir = flag(settings, "SORTUNIQ"), settings.get("TMP")
         result = None
         try:
             result = classify_blocks(classifier, read_groups(groups),
-                                     lambda: SortedLines(unique=unique, tmpdir=tmpdir))
+                                     lambda: SortedLines(unique=unique and not as_read,
+                                                         tmpdir=tmpdir, as_read=as_read))
             debug(f"read {result.lines} lines")
-            section = report_section(result, settings) if result.lines else None
+            section = None
+            if result.lines:
+                section = logsentry.report_section(result) if as_read \
+                    else report_section(result, settings)
             if result.lines == 0 and errors:
                 raise RunError("\n".join(errors))
-            deliver_report(result, section, settings, options, groups, errors, debug)
+            deliver_report(result, section, settings, options, groups, errors, debug, as_read)
         finally:
             if result is not None:
                 result.close()
@@ -245,25 +255,47 @@ def run(options, debug):
     return 0
 
 
-def deliver_report(result, section, settings, options, groups, errors, debug):
-    """Write the report to standard output or deliver it; raise if that failed."""
+def load_classifier(settings, debug=lambda message: None):
+    """The classifier of RULEDIR: LogSentry's when it holds LogSentry's four
+    files, logcheck's rule tree otherwise."""
+    ruledir = settings["RULEDIR"]
+    if logsentry.is_logsentry_layout(ruledir):
+        debug(f"loading LogSentry's rule files from {ruledir}")
+        return logsentry.LogSentryClassifier(ruledir)
+    debug(f"loading rules from {ruledir} (level {settings['REPORTLEVEL']})")
+    tree = RuleTree(ruledir, settings["REPORTLEVEL"])
+    return Classifier(tree, flag(settings, "SUPPORT_CRACKING_IGNORE"))
+
+
+def deliver_report(result, section, settings, options, groups, errors, debug, as_read=False):
+    """Write the report to standard output or deliver it; raise if that failed.
+    as_read: the report is LogSentry's (see logsentry.py)."""
     debug(f"classified: {len(result.events)} events, {len(result.attack)} attack and "
           f"{len(result.violations)} violation sections")
     notices = [JOURNAL_FIRST_RUN for group in groups for source in group
                if isinstance(source, JournalSource) and source.first_run]
+    def write(out):
+        if as_read:
+            logsentry.write_report(result, notices + errors, out)
+        else:
+            write_report(result, settings, notices, errors, out)
+
     if section is None:
         debug("nothing to report")
     elif options.stdout:
         try:
-            write_report(result, settings, notices, errors, sys.stdout.buffer)
+            write(sys.stdout.buffer)
             sys.stdout.buffer.flush()
         except OSError as error:
             raise DeliveryError(f"could not write the report to standard output: "
                                 f"{error.strerror}") from None
     else:
         buffer = io.BytesIO()
-        write_report(result, settings, notices, errors, buffer)
-        subject = subject_line(section, hostname(settings, options), settings, options.reboot)
+        write(buffer)
+        if as_read:
+            subject = logsentry.subject_line(section, hostname(settings, options))
+        else:
+            subject = subject_line(section, hostname(settings, options), settings, options.reboot)
         deliver(buffer.getvalue(), subject, settings)
         debug(f"delivered: {subject}")
 
