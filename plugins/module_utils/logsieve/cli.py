@@ -2,6 +2,7 @@
 
     logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
              [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
+    logsieve watch ...       (follow the logs, run ACTION_COMMAND at once; see watch.py)
     logsieve test ...        (logcheck-test; see `logsieve test -h`)
 """
 
@@ -20,6 +21,7 @@ from .engine import Classifier
 from .lock import LockError, RunLock
 from . import logsentry
 from .multilog import STAMP_FORMS, MultilogSource, is_multilog_dir
+from . import watch
 from .pipeline import classify_blocks, read_groups
 from .report import ReportError, SortedLines, read_optional, write_section
 from .rules import IGNORE_LEVELS, RuleError, RuleTree
@@ -31,6 +33,7 @@ from .sources import (JOURNAL_FIRST_RUN, FileSource, JournalSource, SourceError,
 USAGE = """\
 usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
                 [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
+       logsieve watch [the same options]   (follow the logs, run ACTION_COMMAND)
        logsieve test [-h] ...
  -c CFG       = override default configuration file
  -d           = debug mode
@@ -121,26 +124,31 @@ def hostname(settings, options):
     return socket.gethostname().split(".")[0]
 
 
+def log_entries(settings, options):
+    """The logs to read: -l, or logcheck.logfiles and logcheck.logfiles.d, or
+    LOGFILE_FALLBACK when there is no list."""
+    if options.logfile:
+        return [options.logfile]
+    list_dir = settings["LOGFILES_LIST_D"]
+    listed = os.path.exists(settings["LOGFILES_LIST"]) or (
+        os.path.isdir(list_dir) and any(name.endswith(".logfiles") for name in os.listdir(list_dir)))
+    if listed:
+        return read_log_list(settings["LOGFILES_LIST"], list_dir).entries
+    fallback = settings["LOGFILE_FALLBACK"]
+    if not (os.path.isfile(fallback) and os.access(fallback, os.R_OK)):
+        raise RunError(f"Gave up: No logfile settings and unable to read fallback file {fallback}")
+    return [fallback]
+
+
 def collect_sources(settings, options, debug=lambda message: None, listed_order=False):
     """The sources to read, grouped by base name in logcheck's order (with
     `listed_order`, LogSentry's: as listed), and the errors to report for
     listed files that do not exist."""
-    if options.logfile:
-        if not ((os.path.isfile(options.logfile) or is_multilog_dir(options.logfile))
-                and os.access(options.logfile, os.R_OK)):
-            raise RunError(f"{options.logfile} does not exist or could not be read")
-        entries = [options.logfile]
-    else:
-        list_dir = settings["LOGFILES_LIST_D"]
-        listed = os.path.exists(settings["LOGFILES_LIST"]) or (
-            os.path.isdir(list_dir) and any(name.endswith(".logfiles") for name in os.listdir(list_dir)))
-        if listed:
-            entries = read_log_list(settings["LOGFILES_LIST"], list_dir).entries
-        else:
-            fallback = settings["LOGFILE_FALLBACK"]
-            if not (os.path.isfile(fallback) and os.access(fallback, os.R_OK)):
-                raise RunError(f"Gave up: No logfile settings and unable to read fallback file {fallback}")
-            entries = [fallback]
+    if options.logfile and not ((os.path.isfile(options.logfile)
+                                 or is_multilog_dir(options.logfile))
+                                and os.access(options.logfile, os.R_OK)):
+        raise RunError(f"{options.logfile} does not exist or could not be read")
+    entries = log_entries(settings, options)
     sources = []
     errors = []
     duplicate = journal_duplicated_by(entries, settings.get("READ_JOURNAL", "auto")) \
@@ -208,15 +216,47 @@ def subject_line(section, host, settings, reboot):
     return subject
 
 
-def run(options, debug):
-    # Everything this run creates (cursors, sort's spill files, the lock) is
-    # for the logcheck user alone.
+def checked_settings(options):
+    """The settings, once the process is fit to run: owner-only files (cursors,
+    sort's spill files, the lock are for the logcheck user alone), not root."""
     os.umask(0o077)
     settings = settings_from(options)
     if os.geteuid() == 0 and not options.allow_root:
         raise RunError("logsieve should not be run as root: its state and reports belong to the "
                        "logcheck user. Use: runuser -u logcheck -- logsieve ... "
                        "(or --allow-root)")
+    return settings
+
+
+def run_watch(options, debug):
+    """`logsieve watch`: the same logs and classification, an action at once
+    instead of a report (see watch.py).  Its own lock and cursors."""
+    settings = checked_settings(options)
+    command, numbers = watch.watch_settings(settings)
+    with RunLock(settings["LOCKDIR"], name="logsieve-watch.lock"):
+        classifier = load_classifier(settings, debug)
+        statedir, _ = watch.state_directory(settings["STATEDIR"])
+        entries = log_entries(settings, options)
+        duplicate = journal_duplicated_by(entries, settings.get("READ_JOURNAL", "auto")) \
+            if JOURNAL in entries else None
+        sources = []
+        for entry in entries:
+            if entry == JOURNAL:
+                if not duplicate and shutil.which("journalctl"):
+                    sources.append(JournalSource(statedir))
+            elif is_multilog_dir(entry):
+                sources.append(MultilogSource(entry, statedir, form=settings.get(
+                    "MULTILOG_STAMP", STAMP_FORMS[0])))
+            else:
+                sources.append(FileSource(entry, statedir))  # waited for if missing
+        watcher = watch.Watcher(classifier, sources, command, numbers)
+        watcher.prime()
+        watcher.log(f"following {len(sources)} log(s); action: {' '.join(command)}")
+        return watcher.run()
+
+
+def run(options, debug):
+    settings = checked_settings(options)
     with RunLock(settings["LOCKDIR"]):
         remove_stale_temporaries(settings["STATEDIR"])
         classifier = load_classifier(settings, debug)
@@ -305,6 +345,9 @@ def main(argv=None):
     if argv and argv[0] == "test":
         from .testcmd import main as test_main
         return test_main(argv[1:])
+    command = run
+    if argv and argv[0] == "watch":
+        command, argv = run_watch, argv[1:]
     try:
         options = parse_arguments(argv)
     except SystemExit:
@@ -318,7 +361,7 @@ def main(argv=None):
         return 0
     debug = Debug(options.debug)
     try:
-        return run(options, debug)
+        return command(options, debug)
     except LogsieveError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
