@@ -140,6 +140,17 @@ def log_entries(settings, options):
     return [fallback]
 
 
+def source_for(entry, settings, statedir, pin_new=False):
+    """The source of one log list entry: the journal, a multilog directory or
+    a log file (which need not exist yet), with its cursors in `statedir`."""
+    if entry == JOURNAL:
+        return JournalSource(statedir)
+    if is_multilog_dir(entry):
+        return MultilogSource(entry, statedir,
+                              form=settings.get("MULTILOG_STAMP", STAMP_FORMS[0]))
+    return FileSource(entry, statedir, pin_new=pin_new)
+
+
 def collect_sources(settings, options, debug=lambda message: None, listed_order=False):
     """The sources to read, grouped by base name in logcheck's order (with
     `listed_order`, LogSentry's: as listed), and the errors to report for
@@ -154,15 +165,12 @@ def collect_sources(settings, options, debug=lambda message: None, listed_order=
     duplicate = journal_duplicated_by(entries, settings.get("READ_JOURNAL", "auto")) \
         if JOURNAL in entries else None
     for entry in entries:
-        if is_multilog_dir(entry):
-            sources.append(MultilogSource(entry, settings["STATEDIR"],
-                                          form=settings.get("MULTILOG_STAMP", STAMP_FORMS[0])))
-        elif os.path.isfile(entry):
-            sources.append(FileSource(entry, settings["STATEDIR"], pin_new=not options.test))
-        elif entry == JOURNAL and duplicate:
+        if entry == JOURNAL and duplicate:
             debug(f"journal not read: its messages are in {duplicate} (see READ_JOURNAL)")
-        elif entry == JOURNAL and shutil.which("journalctl"):
-            sources.append(JournalSource(settings["STATEDIR"]))
+        elif (entry == JOURNAL and shutil.which("journalctl")) or os.path.isfile(entry) \
+                or is_multilog_dir(entry):
+            sources.append(source_for(entry, settings, settings["STATEDIR"],
+                                      pin_new=not options.test))
         else:
             errors.append(f"E: File could not be read: {entry}")
     # logcheck appends each log to a file named after its base name and sorts
@@ -239,16 +247,8 @@ def run_watch(options, debug):
         entries = log_entries(settings, options)
         duplicate = journal_duplicated_by(entries, settings.get("READ_JOURNAL", "auto")) \
             if JOURNAL in entries else None
-        sources = []
-        for entry in entries:
-            if entry == JOURNAL:
-                if not duplicate and shutil.which("journalctl"):
-                    sources.append(JournalSource(statedir))
-            elif is_multilog_dir(entry):
-                sources.append(MultilogSource(entry, statedir, form=settings.get(
-                    "MULTILOG_STAMP", STAMP_FORMS[0])))
-            else:
-                sources.append(FileSource(entry, statedir))  # waited for if missing
+        sources = [source_for(entry, settings, statedir) for entry in entries
+                   if entry != JOURNAL or not (duplicate or shutil.which("journalctl") is None)]
         watcher = watch.Watcher(classifier, sources, command, numbers)
         watcher.prime()
         watcher.log(f"following {len(sources)} log(s); action: {' '.join(command)}")
