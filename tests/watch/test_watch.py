@@ -230,3 +230,15 @@ def test_burst_key_masks_time_host_pid_and_digits():
     two = b"Nov 21 07:44:39 web2 sshd[9]: Failed password for root from 10.0.0.77"
     assert burst_key(one) == burst_key(two) == b"sshd: Failed password for root from #.#.#.#"
     assert burst_key(b"Nov 21 07:44:39 web2 sshd[9]: Accepted password") != burst_key(two)
+
+
+def test_line_written_in_two_parts_is_read_whole(bed):
+    watch = bed()
+    watch.start()
+    with open(watch.log, "a") as handle:
+        handle.write("Nov 21 07:07:00 gw sshd[1]: Failed pass")
+    time.sleep(1.2)  # several passes see the unfinished line
+    watch.append("word for split")
+    (action,) = watch.wait_for_actions(1)
+    assert action["lines"] == ["Nov 21 07:07:00 gw sshd[1]: Failed password for split"]
+    watch.stop()

@@ -39,7 +39,7 @@ import tempfile
 import time
 
 from .config import ConfigError
-from .cursor import Cursor, remove_stale_temporaries
+from .cursor import remove_stale_temporaries
 from .errors import LogsieveError
 from .pipeline import whole_line_blocks
 from .sources import FileSource, SourceError
@@ -51,7 +51,7 @@ WATCH_DEFAULTS = {
     "ACTION_TIMEOUT": "30",     # seconds an action may run
     "ACTION_MAX_LINES": "50",   # lines handed to one action at most
     "ACTION_MAX_RUNNING": "4",  # actions running at once; more wait their turn
-    "WATCH_INTERVAL": "0.25",   # seconds between passes over the logs
+    "WATCH_INTERVAL": "0.5",    # seconds between passes over the logs
 }
 STATE_SUBDIR = "watch"
 SECTIONS = ("attack", "violations")
@@ -214,19 +214,12 @@ class Watcher:
             self.log(f"waiting for {getattr(source, 'logfile', source.name)} to appear")
 
     def read(self, source):
-        """The new whole lines of one source as blocks; the position is
-        saved with commit() once they were handled."""
-        data = []
-        for chunk in source.chunks():
-            data.append(chunk)
-        text = b"".join(data)
+        """The new whole lines of one source; the position is saved with
+        commit() once they were handled."""
+        text = b"".join(source.chunks())
         tail = len(text) - (text.rfind(b"\n") + 1)
-        if tail and isinstance(source, FileSource) and source._next_cursor is not None:
-            # A line still being written: read it whole next time.
-            source._next_cursor = Cursor(source._next_cursor.inode,
-                                         source._next_cursor.offset - tail,
-                                         source._next_cursor.fingerprint,
-                                         source._next_cursor.empty_since)
+        if tail and isinstance(source, FileSource):
+            source.hold_back(tail)  # a line still being written: read it whole next time
             text = text[:len(text) - tail]
         return text
 
@@ -271,7 +264,7 @@ class Watcher:
                 self.log(f"{getattr(source, 'logfile', source.name)} is back")
             if text:
                 self.handle(text, now)
-            source.commit()
+                source.commit()  # only when something was read: no write per pass
         self.close_windows(now)
         self.actions.poll()
 
