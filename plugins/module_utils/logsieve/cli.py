@@ -15,20 +15,19 @@ import sys
 import time
 
 from . import __version__
-from .config import DEFAULT_CONF, JOURNAL, ConfigError, flag, read_conf, read_log_list
+from .config import DEFAULT_CONF, JOURNAL, Settings, read_conf, read_log_list
 from .delivery import DeliveryError, deliver
-from .engine import Classifier
-from .lock import LockError, RunLock
+from .engine import Classifier, timeout_notice
+from .lock import RunLock
 from . import logsentry
-from .multilog import STAMP_FORMS, MultilogSource, is_multilog_dir
+from .multilog import MultilogSource, is_multilog_dir
 from . import watch
 from .pipeline import classify_blocks, read_groups
-from .report import ReportError, SortedLines, read_optional, write_section
-from .rules import IGNORE_LEVELS, RuleError, RuleTree
-from .cursor import CursorError, remove_stale_temporaries
+from .report import SortedLines, read_optional, write_section
+from .rules import RuleTree
+from .cursor import remove_stale_temporaries
 from .errors import LogsieveError
-from .sources import (JOURNAL_FIRST_RUN, FileSource, JournalSource, SourceError,
-                      journal_duplicated_by)
+from .sources import JOURNAL_FIRST_RUN, FileSource, JournalSource, journal_duplicated_by
 
 USAGE = """\
 usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
@@ -98,28 +97,27 @@ class Debug:
 
 
 def settings_from(options):
-    """logcheck.conf's variables, then the flags on top (logcheck's order)."""
+    """The Settings of logcheck.conf's variables, then the flags on top
+    (logcheck's order)."""
     conf = options.conf or DEFAULT_CONF
     if options.conf and not os.access(conf, os.R_OK):
         raise RunError(f"Config file {conf} is unreadable or does not exist")
-    settings = read_conf(conf) if os.path.exists(conf) else read_conf(os.devnull)
+    variables = read_conf(conf) if os.path.exists(conf) else read_conf(os.devnull)
     overrides = {
         "SENDMAILTO": options.mailto, "RULEDIR": options.ruledir, "STATEDIR": options.statedir,
         "LOGFILES_LIST": options.logfiles_list, "LOGFILES_LIST_D": options.logfiles_list_d,
         "REPORTLEVEL": options.level,
     }
-    settings.update({name: value for name, value in overrides.items() if value is not None})
+    variables.update({name: value for name, value in overrides.items() if value is not None})
     if options.summary:
-        settings["SYSLOGSUMMARY"] = "1"
-    if settings["REPORTLEVEL"] not in IGNORE_LEVELS:
-        raise RunError("REPORTLEVEL is set to an unknown value")
-    return settings
+        variables["SYSLOGSUMMARY"] = "1"
+    return Settings.from_variables(variables)
 
 
 def hostname(settings, options):
     if options.hostname:
         return options.hostname
-    if flag(settings, "FQDN"):
+    if settings.fqdn:
         return socket.getfqdn()
     return socket.gethostname().split(".")[0]
 
@@ -129,12 +127,12 @@ def log_entries(settings, options):
     LOGFILE_FALLBACK when there is no list."""
     if options.logfile:
         return [options.logfile]
-    list_dir = settings["LOGFILES_LIST_D"]
-    listed = os.path.exists(settings["LOGFILES_LIST"]) or (
+    list_dir = settings.logfiles_list_d
+    listed = os.path.exists(settings.logfiles_list) or (
         os.path.isdir(list_dir) and any(name.endswith(".logfiles") for name in os.listdir(list_dir)))
     if listed:
-        return read_log_list(settings["LOGFILES_LIST"], list_dir).entries
-    fallback = settings["LOGFILE_FALLBACK"]
+        return read_log_list(settings.logfiles_list, list_dir).entries
+    fallback = settings.logfile_fallback
     if not (os.path.isfile(fallback) and os.access(fallback, os.R_OK)):
         raise RunError(f"Gave up: No logfile settings and unable to read fallback file {fallback}")
     return [fallback]
@@ -147,7 +145,7 @@ def source_for(entry, settings, statedir, pin_new=False):
         return JournalSource(statedir)
     if is_multilog_dir(entry):
         return MultilogSource(entry, statedir,
-                              form=settings.get("MULTILOG_STAMP", STAMP_FORMS[0]))
+                              form=settings.multilog_stamp)
     return FileSource(entry, statedir, pin_new=pin_new)
 
 
@@ -162,14 +160,14 @@ def collect_sources(settings, options, debug=lambda message: None, listed_order=
     entries = log_entries(settings, options)
     sources = []
     errors = []
-    duplicate = journal_duplicated_by(entries, settings.get("READ_JOURNAL", "auto")) \
+    duplicate = journal_duplicated_by(entries, settings.read_journal) \
         if JOURNAL in entries else None
     for entry in entries:
         if entry == JOURNAL and duplicate:
             debug(f"journal not read: its messages are in {duplicate} (see READ_JOURNAL)")
         elif (entry == JOURNAL and shutil.which("journalctl")) or os.path.isfile(entry) \
                 or is_multilog_dir(entry):
-            sources.append(source_for(entry, settings, settings["STATEDIR"],
+            sources.append(source_for(entry, settings, settings.state_dir,
                                       pin_new=not options.test))
         else:
             errors.append(f"E: File could not be read: {entry}")
@@ -185,33 +183,33 @@ def report_section(result, settings):
     """The section that names the report (attack before security before
     events), or None when no line is left to report."""
     if result.attack:
-        return settings["ATTACKSUBJECT"]
+        return settings.attack_subject
     if result.violations:
-        return settings["SECURITYSUBJECT"]
+        return settings.security_subject
     if len(result.events):
-        return settings["EVENTSSUBJECT"]
+        return settings.events_subject
     return None
 
 
 def write_report(result, settings, notices, errors, out):
     """Write the report in logcheck's layout to `out` (a binary stream)."""
-    summary = flag(settings, "SYSLOGSUMMARY")
-    intro = flag(settings, "INTRO")
+    summary = settings.syslog_summary
+    intro = settings.intro
 
     for notice in notices:
         out.write(notice.encode("utf-8"))
     if intro:
-        out.write(read_optional(os.path.join(settings["RULEDIR"], "header.txt")))
+        out.write(read_optional(os.path.join(settings.rule_dir, "header.txt")))
     if errors:
         out.write(("\n" + "\n".join(errors) + "\n\n").encode("utf-8", "surrogateescape"))
-    for subject, sections in ((settings["ATTACKSUBJECT"], result.attack),
-                              (settings["SECURITYSUBJECT"], result.violations)):
+    for subject, sections in ((settings.attack_subject, result.attack),
+                              (settings.security_subject, result.violations)):
         for name, lines in sections.items():
             title = subject if name == "logcheck" else f"{subject} for {name}"
             write_section(out, title, lines, summary)
-    write_section(out, settings["EVENTSSUBJECT"], result.events, summary)
+    write_section(out, settings.events_subject, result.events, summary)
     if intro:
-        out.write(read_optional(os.path.join(settings["RULEDIR"], "footer.txt")))
+        out.write(read_optional(os.path.join(settings.rule_dir, "footer.txt")))
 
 
 def subject_line(section, host, settings, reboot):
@@ -219,7 +217,7 @@ def subject_line(section, host, settings, reboot):
     subject = f"{host} {date} {section}"
     if reboot:
         subject = "Reboot: " + subject
-    if settings.get("ADDTAG") == "yes":
+    if settings.add_tag:
         subject = "[logcheck] " + subject
     return subject
 
@@ -240,16 +238,16 @@ def run_watch(options, debug):
     """`logsieve watch`: the same logs and classification, an action at once
     instead of a report (see watch.py).  Its own lock and cursors."""
     settings = checked_settings(options)
-    command, numbers = watch.watch_settings(settings)
-    with RunLock(settings["LOCKDIR"], name="logsieve-watch.lock"):
+    command = watch.action_command(settings)
+    with RunLock(settings.lock_dir, name="logsieve-watch.lock"):
         classifier = load_classifier(settings, debug)
-        statedir, _ = watch.state_directory(settings["STATEDIR"])
+        statedir, _ = watch.state_directory(settings.state_dir)
         entries = log_entries(settings, options)
-        duplicate = journal_duplicated_by(entries, settings.get("READ_JOURNAL", "auto")) \
+        duplicate = journal_duplicated_by(entries, settings.read_journal) \
             if JOURNAL in entries else None
         sources = [source_for(entry, settings, statedir) for entry in entries
                    if entry != JOURNAL or not (duplicate or shutil.which("journalctl") is None)]
-        watcher = watch.Watcher(classifier, sources, command, numbers)
+        watcher = watch.Watcher(classifier, sources, command, settings)
         watcher.prime()
         watcher.log(f"following {len(sources)} log(s); action: {' '.join(command)}")
         return watcher.run()
@@ -257,19 +255,21 @@ def run_watch(options, debug):
 
 def run(options, debug):
     settings = checked_settings(options)
-    with RunLock(settings["LOCKDIR"]):
-        remove_stale_temporaries(settings["STATEDIR"])
+    with RunLock(settings.lock_dir):
+        remove_stale_temporaries(settings.state_dir)
         classifier = load_classifier(settings, debug)
         debug(f"compiled {len(classifier.quiet)} rules")
         as_read = isinstance(classifier, logsentry.LogSentryClassifier)
         groups, errors = collect_sources(settings, options, debug, listed_order=as_read)
-        unique, tmpdir = flag(settings, "SORTUNIQ"), settings.get("TMP")
+        unique, tmpdir = settings.sort_unique, settings.tmp
         result = None
         try:
             result = classify_blocks(classifier, read_groups(groups),
                                      lambda: SortedLines(unique=unique and not as_read,
                                                          tmpdir=tmpdir, as_read=as_read))
             debug(f"read {result.lines} lines")
+            for rule, count in result.timeouts.items():
+                debug(timeout_notice(rule, count))
             section = None
             if result.lines:
                 section = logsentry.report_section(result) if as_read \
@@ -298,13 +298,13 @@ def run(options, debug):
 def load_classifier(settings, debug=lambda message: None):
     """The classifier of RULEDIR: LogSentry's when it holds LogSentry's four
     files, logcheck's rule tree otherwise."""
-    ruledir = settings["RULEDIR"]
+    ruledir = settings.rule_dir
     if logsentry.is_logsentry_layout(ruledir):
         debug(f"loading LogSentry's rule files from {ruledir}")
         return logsentry.LogSentryClassifier(ruledir)
-    debug(f"loading rules from {ruledir} (level {settings['REPORTLEVEL']})")
-    tree = RuleTree(ruledir, settings["REPORTLEVEL"])
-    return Classifier(tree, flag(settings, "SUPPORT_CRACKING_IGNORE"))
+    debug(f"loading rules from {ruledir} (level {settings.report_level})")
+    tree = RuleTree(ruledir, settings.report_level)
+    return Classifier(tree, settings.support_cracking_ignore)
 
 
 def deliver_report(result, section, settings, options, groups, errors, debug, as_read=False):

@@ -26,7 +26,7 @@ every report; logsieve refuses such files, naming the file and the line.
 import os
 import time
 
-from .engine import CompiledRules
+from .engine import BlockResult, CompiledRules
 from .report import section_header
 from .rules import Rule, RuleError, Translation, translate
 
@@ -92,7 +92,7 @@ def _compiled(rules, ignore_case):
 class LogSentryClassifier:
     """LogSentry's three egrep passes as one classifier.
 
-    `classify_text` has engine.Classifier's contract, so the pipeline (blocks,
+    `classify_text` has engine.Classifier's contract (a BlockResult), so the pipeline (blocks,
     workers, shared memory) runs it unchanged: events are the lines
     `logcheck.ignore` does not match; placed lines are those of the attack and
     violations sections, in the single section SECTION.
@@ -105,6 +105,7 @@ class LogSentryClassifier:
         self.violations = _compiled(loaded[VIOLATIONS], ignore_case=True)
         self.violations_ignore = _compiled(loaded[VIOLATIONS_IGNORE], ignore_case=False)
         self.ignore = _compiled(loaded[IGNORE], ignore_case=False)
+        self._sets = (self.hacking, self.violations, self.violations_ignore, self.ignore)
         # What the command line counts under -d.
         self.quiet = [rule for name in FILES for rule in loaded[name]]
 
@@ -123,7 +124,11 @@ class LogSentryClassifier:
                 # cracking_hit False: LogSentry never drops violations for attacks.
                 placed.append((line, (SECTION,) if attack else (),
                                (SECTION,) if violation else (), False))
-        return len(lines), b"\n".join(events), len(events), False, IN_ORDER, placed
+        timeouts = {}
+        for rules in self._sets:
+            timeouts.update(rules.take_timeouts())
+        return BlockResult(len(lines), b"\n".join(events), len(events), False, IN_ORDER, placed,
+                           timeouts)
 
 
 def report_section(result):

@@ -38,7 +38,6 @@ CURRENT = "current"
 LABEL_LENGTH = 25  # '@' and 24 hex digits
 TAI64_EPOCH = 1 << 62
 TAI_MINUS_UNIX = 10
-STAMP_FORMS = ("rfc3339", "classic")
 LABEL_LINE = b"multilog-label:"
 
 
@@ -110,9 +109,7 @@ class SyslogShape:
     """Turns multilog lines of one service into syslog lines."""
 
     def __init__(self, service, host, form="rfc3339"):
-        if form not in STAMP_FORMS:
-            raise MultilogError(f"MULTILOG_STAMP must be {' or '.join(STAMP_FORMS)}, "
-                                f"not {form!r}")
+        """form: MULTILOG_STAMP, `rfc3339` or `classic` (config.Settings checks it)."""
         self.prefix = b" " + host.encode() + b" " + os.fsencode(service) + b": "
         self.form = form
         self.last_time = None

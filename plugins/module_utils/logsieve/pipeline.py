@@ -13,7 +13,8 @@ import mmap
 import multiprocessing
 import os
 
-from .engine import Classification
+from .engine import BlockResult, Classification
+from .lines import whole_line_blocks
 
 MAX_WORKERS = 4
 
@@ -31,14 +32,14 @@ def _classify_in_worker(text):
 
 
 def _classify_slot(slot, length):
-    """classify_text() on the block in `slot`; its events are written back
-    to the slot and returned as their length."""
+    """classify_text() on the block in `slot`.  Its events, the bulk of the
+    result, go back through the same slot: returns (slot, their length, the
+    BlockResult without them)."""
     start = slot * SLOT_SIZE
     with memoryview(_worker_slots) as shared:
-        count, events, event_count, strip, order, placed = \
-            _worker_classifier.classify_text(shared[start:start + length])
-        shared[start:start + len(events)] = events
-    return count, (slot, len(events)), event_count, strip, order, placed
+        result = _worker_classifier.classify_text(shared[start:start + length])
+        shared[start:start + len(result.events)] = result.events
+    return slot, len(result.events), result._replace(events=b"")
 
 
 def default_workers():
@@ -47,23 +48,6 @@ def default_workers():
     if configured.isdigit() and int(configured) > 0:
         return int(configured)
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
-
-
-def whole_line_blocks(chunks, newlines=False):
-    """Blocks of whole lines (joined by newlines, no final newline) from a
-    stream of byte chunks; a last line without a newline is a block too.
-    With `newlines`, every block ends in a newline, the last one included."""
-    pending = b""
-    for chunk in chunks:
-        data = pending + chunk if pending else chunk
-        end = data.rfind(b"\n")
-        if end < 0:
-            pending = data
-            continue
-        pending = data[end + 1:]
-        yield data[:end + 1] if newlines else data[:end]
-    if pending:
-        yield pending + b"\n" if newlines else pending
 
 
 def read_groups(groups):
@@ -87,15 +71,13 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
     free_slots = []
 
     def collect(outcome):
-        count, events, event_count, strip, order, placed = outcome
-        result.lines += count
-        if isinstance(events, tuple):  # (slot, length) in shared memory
-            slot, length = events
+        """Add a BlockResult, or _classify_slot()'s outcome."""
+        if not isinstance(outcome, BlockResult):
+            slot, length, outcome = outcome
             free_slots.append(slot)
             events = memoryview(slots)[slot * SLOT_SIZE:slot * SLOT_SIZE + length]
-        if event_count:
-            result.events.write_text(events, event_count, strip, order)
-        result.add_placed(placed)
+            outcome = outcome._replace(events=events)
+        result.add_block(outcome)
 
     try:
         for number, text in enumerate(blocks):

@@ -41,18 +41,9 @@ import time
 from .config import ConfigError
 from .cursor import remove_stale_temporaries
 from .errors import LogsieveError
-from .pipeline import whole_line_blocks
+from .lines import whole_line_blocks
 from .sources import FileSource, SourceError
 
-# Settings (logcheck.conf) and their defaults.
-WATCH_DEFAULTS = {
-    "ACTION_COMMAND": "",
-    "ACTION_WINDOW": "60",      # seconds a burst of one template is grouped
-    "ACTION_TIMEOUT": "30",     # seconds an action may run
-    "ACTION_MAX_LINES": "50",   # lines handed to one action at most
-    "ACTION_MAX_RUNNING": "4",  # actions running at once; more wait their turn
-    "WATCH_INTERVAL": "0.5",    # seconds between passes over the logs
-}
 STATE_SUBDIR = "watch"
 SECTIONS = ("attack", "violations")
 
@@ -61,24 +52,13 @@ class WatchError(LogsieveError):
     pass
 
 
-def watch_settings(settings):
-    """The watch settings from logcheck.conf's variables, checked."""
-    values = {name: settings.get(name, default) for name, default in WATCH_DEFAULTS.items()}
-    command = shlex.split(values["ACTION_COMMAND"])
+def action_command(settings):
+    """ACTION_COMMAND split into words as the shell would (no shell runs it)."""
+    command = shlex.split(settings.action_command)
     if not command:
         raise ConfigError("ACTION_COMMAND is not set in logcheck.conf: logsieve watch needs "
                           "a command to run for attack and violation lines")
-    numbers = {}
-    for name in WATCH_DEFAULTS:
-        if name == "ACTION_COMMAND":
-            continue
-        try:
-            numbers[name] = float(values[name])
-        except ValueError:
-            raise ConfigError(f"{name} must be a number, not {values[name]!r}") from None
-        if numbers[name] <= 0:
-            raise ConfigError(f"{name} must be greater than 0, not {values[name]!r}")
-    return command, numbers
+    return command
 
 
 # --- Which lines are one burst ------------------------------------------------
@@ -180,16 +160,17 @@ class Watcher:
     periodic check's, on the watch's own state directory), classifies their
     lines and starts actions."""
 
-    def __init__(self, classifier, sources, command, numbers, log=None):
+    def __init__(self, classifier, sources, command, settings, log=None):
+        """settings: config.Settings (ACTION_* and WATCH_INTERVAL)."""
         self.classifier = classifier
         self.sources = sources
-        self.window = numbers["ACTION_WINDOW"]
-        self.max_lines = int(numbers["ACTION_MAX_LINES"])
-        self.interval = numbers["WATCH_INTERVAL"]
+        self.window = settings.action_window
+        self.max_lines = int(settings.action_max_lines)
+        self.interval = settings.watch_interval
         self.log = log or (lambda message: print(f"logsieve watch: {message}",
                                                  file=sys.stderr, flush=True))
-        self.actions = Actions(command, numbers["ACTION_TIMEOUT"],
-                               int(numbers["ACTION_MAX_RUNNING"]), self.log)
+        self.actions = Actions(command, settings.action_timeout,
+                               int(settings.action_max_running), self.log)
         self.bursts = {}  # (section, key) -> Burst of the open window
         self.missing = set()  # sources being waited for
         self.stopping = False
@@ -227,7 +208,7 @@ class Watcher:
         """Classify `text` (whole lines) and open or feed bursts."""
         fresh = []
         for block in whole_line_blocks([text]):
-            placed = self.classifier.classify_text(block)[5]
+            placed = self.classifier.classify_text(block).placed
             for line, attack_names, violation_names, _ in placed:
                 section = "attack" if attack_names else "violations" if violation_names else None
                 if section is None:
@@ -293,5 +274,4 @@ def state_directory(statedir):
     return path, existed
 
 
-__all__ = ["Watcher", "WatchError", "burst_key", "state_directory", "watch_settings",
-           "WATCH_DEFAULTS"]
+__all__ = ["Watcher", "WatchError", "action_command", "burst_key", "state_directory"]
