@@ -31,8 +31,7 @@ import socket
 import time
 
 from .cursor import Cursor, CursorError, offset_path, write_atomically
-from .errors import LogsieveError
-from .sources import ROTATED_MISSING_WARNING
+from .sources import ROTATED_MISSING_WARNING, SourceError
 
 CURRENT = "current"
 LABEL_LENGTH = 25  # '@' and 24 hex digits
@@ -41,8 +40,8 @@ TAI_MINUS_UNIX = 10
 LABEL_LINE = b"multilog-label:"
 
 
-class MultilogError(LogsieveError):
-    pass
+class MultilogError(SourceError):
+    """A multilog directory that cannot be read (watch waits for it)."""
 
 
 def is_multilog_dir(path):

@@ -25,6 +25,17 @@ SLOT_SIZE = 2 << 20
 
 _worker_classifier = None  # set in the parent before forking
 _worker_slots = None
+_worker_fold = None
+
+
+class Folded:
+    """A block's events folded in the worker (by `fold_events`), in place of
+    the lines: `taken` is what the events section's absorb() takes."""
+
+    __slots__ = ("taken",)
+
+    def __init__(self, taken):
+        self.taken = taken
 
 
 def _classify_in_worker(text):
@@ -38,6 +49,8 @@ def _classify_slot(slot, length):
     start = slot * SLOT_SIZE
     with memoryview(_worker_slots) as shared:
         result = _worker_classifier.classify_text(shared[start:start + length])
+        if _worker_fold is not None:
+            return slot, Folded(_worker_fold(result.events)), result._replace(events=b"")
         shared[start:start + len(result.events)] = result.events
     return slot, len(result.events), result._replace(events=b"")
 
@@ -58,10 +71,13 @@ def read_groups(groups):
             itertools.chain.from_iterable(source.chunks() for source in group))
 
 
-def classify_blocks(classifier, blocks, new_section, workers=None):
+def classify_blocks(classifier, blocks, new_section, workers=None, fold_events=None):
     """Classify text blocks into a Classification whose sections are made by
-    `new_section` (the report's SortedLines)."""
-    global _worker_classifier, _worker_slots
+    `new_section` (the report's SortedLines, or GroupedSection under -u).
+    `fold_events`: a function the workers run on each block's events instead
+    of sending the lines back (the grouped report folds them there, in
+    parallel); the events section absorbs what it returns."""
+    global _worker_classifier, _worker_slots, _worker_fold
     workers = default_workers() if workers is None else workers
     result = Classification(new_section=new_section)
     in_flight = collections.deque()
@@ -75,8 +91,12 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
         if not isinstance(outcome, BlockResult):
             slot, length, outcome = outcome
             free_slots.append(slot)
-            events = memoryview(slots)[slot * SLOT_SIZE:slot * SLOT_SIZE + length]
-            outcome = outcome._replace(events=events)
+            if isinstance(length, Folded):
+                result.events.absorb(length.taken, outcome.event_count)
+                outcome = outcome._replace(event_count=0)
+            else:
+                events = memoryview(slots)[slot * SLOT_SIZE:slot * SLOT_SIZE + length]
+                outcome = outcome._replace(events=events)
         result.add_block(outcome)
 
     try:
@@ -84,7 +104,7 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
             if workers > 1 and pool is None and number == 1:
                 slots = mmap.mmap(-1, window * SLOT_SIZE)  # shared with the children
                 free_slots.extend(range(window))
-                _worker_classifier, _worker_slots = classifier, slots
+                _worker_classifier, _worker_slots, _worker_fold = classifier, slots, fold_events
                 pool = multiprocessing.get_context("fork").Pool(workers)
                 # The first block was classified here; go on in the workers.
             if pool is None:
@@ -107,7 +127,7 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
         if pool is not None:
             pool.terminate()
             pool.join()
-        _worker_classifier = _worker_slots = None
+        _worker_classifier = _worker_slots = _worker_fold = None
         if slots is not None:
             slots.close()
     return result.finish()

@@ -9,8 +9,9 @@ write `sh -c '...'` to have one): the lines on standard input,
 LOGSIEVE_SECTION (`attack` or `violations`), LOGSIEVE_COUNT and
 LOGSIEVE_TEMPLATE in the environment.
 
-Bursts: lines of one template (burst_key) within ACTION_WINDOW seconds are
-one action.  The first line of a template starts a window and its action at
+Bursts: lines of one template (burst_key: the program and the message's
+skeleton, as the grouped report's template miner masks it) within
+ACTION_WINDOW seconds are one action.  The first line of a template starts a window and its action at
 once, with every line of that template read in the same pass; lines of it
 that arrive later in the window are held and, when the window closes, go out
 as one more action (count and lines).  Actions carry at most
@@ -42,10 +43,11 @@ from .config import ConfigError
 from .cursor import remove_stale_temporaries
 from .errors import LogsieveError
 from .lines import whole_line_blocks
+from . import syslogline
+from .templates import TemplateMiner
 from .sources import FileSource, SourceError
 
 STATE_SUBDIR = "watch"
-SECTIONS = ("attack", "violations")
 
 
 class WatchError(LogsieveError):
@@ -63,20 +65,13 @@ def action_command(settings):
 
 # --- Which lines are one burst ------------------------------------------------
 
-_SYSLOG_HEAD = re.compile(
-    rb"^(?:\w{3} [ :0-9]{11}|\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:\d\d)?) \S+ ")
-_PID = re.compile(rb"^([^\s\[:]+)\[\d+\]:")
-_DIGITS = re.compile(rb"[0-9]+")
-
-
-def burst_key(line):
-    """The template a line belongs to for grouping bursts: the program and
-    the message with the time, host, pid and every run of digits masked.
-    (One small function so that the template grouping of the grouped report
-    can take its place.)"""
-    message = _SYSLOG_HEAD.sub(b"", line, count=1)
-    message = _PID.sub(rb"\1:", message, count=1)
-    return _DIGITS.sub(b"#", message)
+def burst_key(line, miner):
+    """The template a line belongs to for grouping bursts: its program and the
+    skeleton the grouped report's template miner (templates.py) gives its
+    message (addresses, numbers, ids, times masked by type)."""
+    header = syslogline.parse(line)
+    skeleton = miner.skeleton_of(header.message)[0]
+    return (header.program or b"") + b": " + b" ".join(skeleton)
 
 
 class Burst:
@@ -172,6 +167,7 @@ class Watcher:
         self.actions = Actions(command, settings.action_timeout,
                                int(settings.action_max_running), self.log)
         self.bursts = {}  # (section, key) -> Burst of the open window
+        self.miner = TemplateMiner()
         self.missing = set()  # sources being waited for
         self.stopping = False
 
@@ -213,7 +209,7 @@ class Watcher:
                 section = "attack" if attack_names else "violations" if violation_names else None
                 if section is None:
                     continue
-                key = (section, burst_key(line))
+                key = (section, burst_key(line, self.miner))
                 burst = self.bursts.get(key)
                 if burst is None:
                     burst = self.bursts[key] = Burst(section, key[1], now)
