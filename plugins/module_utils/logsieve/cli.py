@@ -2,6 +2,7 @@
 
     logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
              [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
+    logsieve watch ...       (follow the logs, run ACTION_COMMAND at once; see watch.py)
     logsieve test ...        (logcheck-test; see `logsieve test -h`)
 """
 
@@ -19,6 +20,9 @@ from .delivery import DeliveryError
 from .digest import mail_report
 from .engine import Classifier, timeout_notice
 from .lock import RunLock
+from . import logsentry
+from .multilog import MultilogSource, is_multilog_dir
+from . import watch
 from .pipeline import classify_blocks, read_groups
 from .jsonreport import write_json_report
 from .report import Part, SortedLines, read_optional, section_header, write_section
@@ -32,6 +36,7 @@ USAGE = """\
 usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
                 [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
                 [--overview] [--format text|json]
+       logsieve watch [the same options]   (follow the logs, run ACTION_COMMAND)
        logsieve test [-h] ...
  -c CFG       = override default configuration file
  -d           = debug mode
@@ -129,35 +134,53 @@ def hostname(settings, options):
     return socket.gethostname().split(".")[0]
 
 
-def collect_sources(settings, options, debug=lambda message: None):
-    """The sources to read, grouped by base name in logcheck's order, and the
-    errors to report for listed files that do not exist."""
+def log_entries(settings, options):
+    """The logs to read: -l, or logcheck.logfiles and logcheck.logfiles.d, or
+    LOGFILE_FALLBACK when there is no list."""
     if options.logfile:
-        if not (os.path.isfile(options.logfile) and os.access(options.logfile, os.R_OK)):
-            raise RunError(f"{options.logfile} does not exist or could not be read")
-        entries = [options.logfile]
-    else:
-        list_dir = settings.logfiles_list_d
-        listed = os.path.exists(settings.logfiles_list) or (
-            os.path.isdir(list_dir) and any(name.endswith(".logfiles") for name in os.listdir(list_dir)))
-        if listed:
-            entries = read_log_list(settings.logfiles_list, list_dir).entries
-        else:
-            fallback = settings.logfile_fallback
-            if not (os.path.isfile(fallback) and os.access(fallback, os.R_OK)):
-                raise RunError(f"Gave up: No logfile settings and unable to read fallback file {fallback}")
-            entries = [fallback]
+        return [options.logfile]
+    list_dir = settings.logfiles_list_d
+    listed = os.path.exists(settings.logfiles_list) or (
+        os.path.isdir(list_dir) and any(name.endswith(".logfiles") for name in os.listdir(list_dir)))
+    if listed:
+        return read_log_list(settings.logfiles_list, list_dir).entries
+    fallback = settings.logfile_fallback
+    if not (os.path.isfile(fallback) and os.access(fallback, os.R_OK)):
+        raise RunError(f"Gave up: No logfile settings and unable to read fallback file {fallback}")
+    return [fallback]
+
+
+def source_for(entry, settings, statedir, pin_new=False):
+    """The source of one log list entry: the journal, a multilog directory or
+    a log file (which need not exist yet), with its cursors in `statedir`."""
+    if entry == JOURNAL:
+        return JournalSource(statedir)
+    if is_multilog_dir(entry):
+        return MultilogSource(entry, statedir,
+                              form=settings.multilog_stamp)
+    return FileSource(entry, statedir, pin_new=pin_new)
+
+
+def collect_sources(settings, options, debug=lambda message: None, listed_order=False):
+    """The sources to read, grouped by base name in logcheck's order (with
+    `listed_order`, LogSentry's: as listed), and the errors to report for
+    listed files that do not exist."""
+    if options.logfile and not ((os.path.isfile(options.logfile)
+                                 or is_multilog_dir(options.logfile))
+                                and os.access(options.logfile, os.R_OK)):
+        raise RunError(f"{options.logfile} does not exist or could not be read")
+    entries = log_entries(settings, options)
     sources = []
     errors = []
     duplicate = journal_duplicated_by(entries, settings.read_journal) \
         if JOURNAL in entries else None
     for entry in entries:
-        if os.path.isfile(entry):
-            sources.append(FileSource(entry, settings.state_dir, pin_new=not options.test))
-        elif entry == JOURNAL and duplicate:
+        if entry == JOURNAL and duplicate:
             debug(f"journal not read: its messages are in {duplicate} (see READ_JOURNAL)")
-        elif entry == JOURNAL and shutil.which("journalctl"):
-            sources.append(JournalSource(settings.state_dir))
+        elif (entry == JOURNAL and shutil.which("journalctl")) or os.path.isfile(entry) \
+                or is_multilog_dir(entry):
+            sources.append(source_for(entry, settings, settings.state_dir,
+                                      pin_new=not options.test))
         else:
             errors.append(f"E: File could not be read: {entry}")
     # logcheck appends each log to a file named after its base name and sorts
@@ -165,7 +188,7 @@ def collect_sources(settings, options, debug=lambda message: None):
     groups = {}
     for source in sources:
         groups.setdefault(source.name.encode("utf-8", "surrogateescape"), []).append(source)
-    return [groups[name] for name in sorted(groups)], errors
+    return [groups[name] for name in (groups if listed_order else sorted(groups))], errors
 
 
 def report_section(result, settings):
@@ -260,39 +283,66 @@ def subject_line(section, host, settings, reboot):
     return subject
 
 
-def run(options, debug):
-    # Everything this run creates (cursors, sort's spill files, the lock) is
-    # for the logcheck user alone.
+def checked_settings(options):
+    """The settings, once the process is fit to run: owner-only files (cursors,
+    sort's spill files, the lock are for the logcheck user alone), not root."""
     os.umask(0o077)
     settings = settings_from(options)
     if os.geteuid() == 0 and not options.allow_root:
         raise RunError("logsieve should not be run as root: its state and reports belong to the "
                        "logcheck user. Use: runuser -u logcheck -- logsieve ... "
                        "(or --allow-root)")
+    return settings
+
+
+def run_watch(options, debug):
+    """`logsieve watch`: the same logs and classification, an action at once
+    instead of a report (see watch.py).  Its own lock and cursors."""
+    settings = checked_settings(options)
+    command = watch.action_command(settings)
+    with RunLock(settings.lock_dir, name="logsieve-watch.lock"):
+        classifier = load_classifier(settings, debug)
+        statedir, _ = watch.state_directory(settings.state_dir)
+        entries = log_entries(settings, options)
+        duplicate = journal_duplicated_by(entries, settings.read_journal) \
+            if JOURNAL in entries else None
+        sources = [source_for(entry, settings, statedir) for entry in entries
+                   if entry != JOURNAL or not (duplicate or shutil.which("journalctl") is None)]
+        watcher = watch.Watcher(classifier, sources, command, settings)
+        watcher.prime()
+        watcher.log(f"following {len(sources)} log(s); action: {' '.join(command)}")
+        return watcher.run()
+
+
+def run(options, debug):
+    settings = checked_settings(options)
     with RunLock(settings.lock_dir):
         remove_stale_temporaries(settings.state_dir)
-        debug(f"loading rules from {settings.rule_dir} (level {settings.report_level})")
-        tree = RuleTree(settings.rule_dir, settings.report_level)
-        classifier = Classifier(tree, settings.support_cracking_ignore)
+        classifier = load_classifier(settings, debug)
         debug(f"compiled {len(classifier.quiet)} rules")
-        groups, errors = collect_sources(settings, options, debug)
+        as_read = isinstance(classifier, logsentry.LogSentryClassifier)
+        groups, errors = collect_sources(settings, options, debug, listed_order=as_read)
         unique, tmpdir = settings.sort_unique, settings.temporary_directory()
         result = None
         try:
-            if settings.syslog_summary:
+            if settings.syslog_summary and not as_read:
                 # Grouped: the workers fold their blocks' lines, none are kept.
                 result = classify_blocks(classifier, read_groups(groups), GroupedSection,
                                          fold_events=fold_block)
-            else:
+            else:  # LogSentry's report is never grouped: its lines as read
                 result = classify_blocks(classifier, read_groups(groups),
-                                         lambda: SortedLines(unique=unique, tmpdir=tmpdir))
+                                         lambda: SortedLines(unique=unique and not as_read,
+                                                             tmpdir=tmpdir, as_read=as_read))
             debug(f"read {result.lines} lines")
             for rule, count in result.timeouts.items():
                 debug(timeout_notice(rule, count))
-            section = report_section(result, settings) if result.lines else None
+            section = None
+            if result.lines:
+                section = logsentry.report_section(result) if as_read \
+                    else report_section(result, settings)
             if result.lines == 0 and errors:
                 raise RunError("\n".join(errors))
-            deliver_report(result, section, settings, options, groups, errors, debug)
+            deliver_report(result, section, settings, options, groups, errors, debug, as_read)
         finally:
             if result is not None:
                 result.close()
@@ -311,8 +361,21 @@ def run(options, debug):
     return 0
 
 
-def deliver_report(result, section, settings, options, groups, errors, debug):
-    """Write the report to standard output or deliver it; raise if that failed."""
+def load_classifier(settings, debug=lambda message: None):
+    """The classifier of RULEDIR: LogSentry's when it holds LogSentry's four
+    files, logcheck's rule tree otherwise."""
+    ruledir = settings.rule_dir
+    if logsentry.is_logsentry_layout(ruledir):
+        debug(f"loading LogSentry's rule files from {ruledir}")
+        return logsentry.LogSentryClassifier(ruledir)
+    debug(f"loading rules from {ruledir} (level {settings.report_level})")
+    tree = RuleTree(ruledir, settings.report_level)
+    return Classifier(tree, settings.support_cracking_ignore)
+
+
+def deliver_report(result, section, settings, options, groups, errors, debug, as_read=False):
+    """Write the report to standard output or deliver it; raise if that failed.
+    as_read: the report is LogSentry's (see logsentry.py)."""
     debug(f"classified: {len(result.events)} events, {len(result.attack)} attack and "
           f"{len(result.violations)} violation sections")
     notices = [JOURNAL_FIRST_RUN for group in groups for source in group
@@ -321,11 +384,18 @@ def deliver_report(result, section, settings, options, groups, errors, debug):
         for source in group:
             if isinstance(source, JournalSource) and source.absent:
                 debug("journalctl found no journal: no journal to read")
+
+    def write(out, layout=None):
+        if as_read:
+            logsentry.write_report(result, notices + errors, out)
+        else:
+            write_report(result, settings, notices, errors, out, layout)
+
     if section is None:
         debug("nothing to report")
     elif options.stdout:
         try:
-            write_report(result, settings, notices, errors, sys.stdout.buffer)
+            write(sys.stdout.buffer)
             sys.stdout.buffer.flush()
         except OSError as error:
             raise DeliveryError(f"could not write the report to standard output: "
@@ -334,8 +404,11 @@ def deliver_report(result, section, settings, options, groups, errors, debug):
         # The report goes to an unnamed owner-only file, never whole into memory.
         with tempfile.TemporaryFile(dir=settings.temporary_directory()) as report:
             layout = []
-            write_report(result, settings, notices, errors, report, layout)
-            subject = subject_line(section, hostname(settings, options), settings, options.reboot)
+            write(report, layout)
+            if as_read:
+                subject = logsentry.subject_line(section, hostname(settings, options))
+            else:
+                subject = subject_line(section, hostname(settings, options), settings, options.reboot)
             mail_report(report, layout, subject, settings, debug)
         debug(f"delivered: {subject}")
 
@@ -345,6 +418,9 @@ def main(argv=None):
     if argv and argv[0] == "test":
         from .testcmd import main as test_main
         return test_main(argv[1:])
+    command = run
+    if argv and argv[0] == "watch":
+        command, argv = run_watch, argv[1:]
     try:
         options = parse_arguments(argv)
     except SystemExit:
@@ -358,7 +434,7 @@ def main(argv=None):
         return 0
     debug = Debug(options.debug)
     try:
-        return run(options, debug)
+        return command(options, debug)
     except LogsieveError as error:
         sys.stderr.write(f"Error: {error}\n")
         return 1

@@ -199,6 +199,15 @@ def _size(value, name):
     if not number.isdigit() or unit not in _SIZE_UNITS:
         raise ConfigError(f"{name} must be a size such as 5000000, 500K or 5M, not {value!r}")
     return int(number) * _SIZE_UNITS[unit]
+def _positive(value, name):
+    """A number of seconds or lines greater than 0."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+    if not number > 0:
+        raise ConfigError(f"{name} must be greater than 0, not {value!r}")
+    return number
 
 
 def _attachment(value, name):
@@ -267,6 +276,15 @@ class Settings:
         """TMP when it is a directory, else None (the system's default): where
         reports, messages and sort(1)'s spill files go, as owner-only files."""
         return self.tmp if self.tmp and os.path.isdir(self.tmp) else None
+    # multilog lines' time stamps: as Debian 12's rsyslog, or Nov 21 07:44:38
+    multilog_stamp: str = _setting("MULTILOG_STAMP", "rfc3339", _one_of("rfc3339", "classic"))
+    # logsieve watch (watch.py)
+    action_command: str = _setting("ACTION_COMMAND", "")        # run without a shell
+    action_window: float = _setting("ACTION_WINDOW", "60", _positive)   # seconds of one burst
+    action_timeout: float = _setting("ACTION_TIMEOUT", "30", _positive)  # seconds an action may run
+    action_max_lines: float = _setting("ACTION_MAX_LINES", "50", _positive)  # lines to one action
+    action_max_running: float = _setting("ACTION_MAX_RUNNING", "4", _positive)  # at once
+    watch_interval: float = _setting("WATCH_INTERVAL", "0.5", _positive)  # seconds between passes
 
     @classmethod
     def from_variables(cls, variables):

@@ -46,15 +46,19 @@ class SortedLines:
     as they are.  At the first line out of order, sort(1) takes over: it is
     given the file so far, then the rest as it comes.  An empty instance
     costs nothing.
+
+    With `as_read` the lines stay in input order and as read (LogSentry's
+    report, which neither sorts nor strips).
     """
 
-    def __init__(self, unique=False, tmpdir=None):
+    def __init__(self, unique=False, tmpdir=None, as_read=False):
         self.command = ["sort", "-S", SORT_BUFFER]
         self.tmpdir = tmpdir  # config.temporary_directory(), or None
         if self.tmpdir:
             self.command += ["-T", self.tmpdir]
         self.command += ["-u"] if unique else ["-k", "1,3", "-s"]
         self.unique = unique
+        self.as_read = as_read
         self.count = 0
         self.needs_strip = False  # whether some line ends in white space
         self._file = None  # the lines while they are in order
@@ -76,7 +80,10 @@ class SortedLines:
         their lines.sort_order()."""
         first_key, last_key, in_order = order
         if self._process is None:
-            if self.unique or not in_order or (self._last_key is not None
+            if self.as_read:
+                if self._file is None:
+                    self._file = tempfile.TemporaryFile(dir=self.tmpdir)
+            elif self.unique or not in_order or (self._last_key is not None
                                                and first_key < self._last_key):
                 self._start_sort()
             elif self._file is None:
@@ -89,7 +96,7 @@ class SortedLines:
         except BrokenPipeError:
             raise self._sort_failed() from None
         self.count += count
-        self.needs_strip = self.needs_strip or strip
+        self.needs_strip = not self.as_read and (self.needs_strip or strip)
 
     def _start_sort(self):
         environment = dict(os.environ, LC_ALL="C")

@@ -46,7 +46,9 @@ class RuleError(LogsieveError):
         self.line = line
         self.rule = rule
         self.reason = reason
-        super().__init__(f"{path}:{line}: {rule_text(rule)}: {reason}")
+        # A blank rule or a whole file has no rule text to show.
+        shown = rule_text(rule).strip()
+        super().__init__(f"{path}:{line}: {shown}: {reason}" if shown else f"{path}:{line}: {reason}")
 
 
 def rule_text(pattern):

@@ -12,6 +12,7 @@ bytes (a copy: copytruncate, compressed).  Its rest is read from the cursor's
 offset, then any newer rotated copy whole, then the new file.
 """
 
+import dataclasses
 import gzip
 import os
 import subprocess
@@ -224,6 +225,13 @@ class FileSource:
                 end += len(chunk)
                 yield chunk
             self._next_cursor = Cursor.for_file(handle, end)
+
+    def hold_back(self, length):
+        """Leave the last `length` bytes read (a line still being written, at
+        the end of the live file) to be read again next time."""
+        if self._next_cursor is not None and length:
+            self._next_cursor = dataclasses.replace(
+                self._next_cursor, offset=self._next_cursor.offset - length)
 
     def commit(self):
         if self._next_cursor is not None:
