@@ -3,6 +3,7 @@
     logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
              [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
     logsieve test ...        (logcheck-test; see `logsieve test -h`)
+    logsieve suggest ...     (rules for what the report still shows; `logsieve suggest -h`)
 """
 
 import argparse
@@ -30,6 +31,7 @@ USAGE = """\
 usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
                 [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
        logsieve test [-h] ...
+       logsieve suggest [-h] ...
  -c CFG       = override default configuration file
  -d           = debug mode
  -h           = print this usage information and exit
@@ -273,6 +275,9 @@ def main(argv=None):
     if argv and argv[0] == "test":
         from .testcmd import main as test_main
         return test_main(argv[1:])
+    if argv and argv[0] == "suggest":
+        from .suggest import main as suggest_main
+        return suggest_main(argv[1:], settings_from, collect_sources)
     try:
         options = parse_arguments(argv)
     except SystemExit:
