@@ -24,8 +24,6 @@ Nov 21 07:45:10 db1 sshd-session[2301]: Accepted keyboard-interactive/pam for de
 Nov 21 07:46:00 gw1 sshd[912]: Accepted password for backup from 10.20.30.40 port 2222 ssh2
 2026-11-21T08:01:13+00:00 gw1 login[1022]: ROOT LOGIN  on '/dev/tty1'
 Nov 21 08:01:20 gw1 login[1023]: FAILED LOGIN (1) on '/dev/tty1' FOR 'root', Authentication failure
-2026-11-21T08:02:11.000001Z web2 sshd[3110]: error: maximum authentication attempts exceeded for root from 203.0.113.99 port 33311 ssh2 [preauth]
-Nov 21 08:03:45 web2 sshd[3120]: Failed password for root from 203.0.113.99 port 33318 ssh2
 # su and sudo to root, sudo denials
 Nov 21 09:10:01 web1 su[4410]: (to root) alice on pts/0
 2026-11-21T09:10:01.221100+00:00 web1 su[4410]: pam_unix(su-l:session): session opened for user root(uid=0) by alice(uid=1000)

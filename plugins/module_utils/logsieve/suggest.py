@@ -72,6 +72,9 @@ SHAPES = [
     ("host name", rb"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?", r"[[:alnum:]_-]+(\.[[:alnum:]_-]+)*\.?"),
     ("path", rb"/[^ \t]*", r"/[^[:space:]]*"),
     ("word", rb"[^ \t]+", r"[^[:space:]]+"),
+    # A date written with spaces inside (`Tue Jun 14 15:16:01 2005`).
+    ("date", rb"[A-Za-z0-9:,./+-]+(?: +[A-Za-z0-9:,./+-]+)*",
+     r"[[:alnum:]:,./+-]+( +[[:alnum:]:,./+-]+)*"),
 ]
 _SHAPE_TESTS = [(name, re.compile(test), ere.encode()) for name, test, ere in SHAPES]
 _SHAPE_ERE = {name: ere for name, _, ere in _SHAPE_TESTS}
@@ -79,7 +82,7 @@ _SHAPE_ERE = {name: ere for name, _, ere in _SHAPE_TESTS}
 # values than a group counts): the widest shape of that type.
 _KIND_SHAPES = {"NUM": "decimal", "IP": "IP address", "ADDR": "host name", "MAC": "MAC address",
                 "UUID": "UUID", "HEX": "hex", "TIME": "time", "PATH": "path", "USER": "word",
-                "HOST": "host name"}
+                "HOST": "host name", "DATE": "date"}
 _BLANKS = re.compile(rb"[ \t]")
 _GAPS = re.compile(rb"[ \t]+")
 _DIGITS = re.compile(rb"[0-9]+")
@@ -150,7 +153,7 @@ def _slot_pattern(shape, kind, values, count, listed):
     else:
         if listed and complete and len(filled) <= MAX_LISTED_VALUES:
             core = _alternatives(filled)
-        elif complete:
+        elif complete and shape_for(filled, kind)[1] is not None:
             core = shape_for(filled, kind)[1]
         else:
             core = _SHAPE_ERE[_KIND_SHAPES.get(kind, "word")]
