@@ -34,9 +34,13 @@ from .templates import OTHERS, PLACEHOLDER, TemplateMiner
 # A typed value seen in fewer lines than this is not trusted to be a constant:
 # it is written as its shape, not literally.
 LITERAL_MIN_LINES = 3
-# A placeholder with at most this many values may be narrowed to the list of
-# them when its shape is too wide to be safe.
+# A word placeholder with at most this many values may be narrowed to the
+# list of them when its shape is too wide to be safe.  Only words (user names,
+# message words): the word is what tells one kind of event from another
+# (`root` from `alice`, `Oversized` from `Tiny`); listing the numbers or
+# addresses seen would make any rule dodge the corpus without being safer.
 MAX_LISTED_VALUES = 8
+LISTED_KINDS = ("*", "USER")
 # Groups with fewer lines are not suggested (`--min-count`).
 DEFAULT_MIN_COUNT = 2
 FORMATS = ("plain", "rules_host_custom", "rules_group_custom")
@@ -57,12 +61,12 @@ SHAPES = [
     ("decimal", rb"[-+]?[0-9]+(?:[.,][0-9]+)*", r"[-+]?" + _DIGIT + r"+([.,]" + _DIGIT + "+)*"),
     ("time", rb"[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?",
      _DIGIT + r"{1,2}:" + _DIGIT + r"{2}:" + _DIGIT + r"{2}([.,]" + _DIGIT + "+)?"),
+    ("MAC address", rb"[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5,}",
+     _XDIGIT + r"{2}([:-]" + _XDIGIT + "{2}){5,}"),
     ("IPv6", rb"[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}(?:\.[0-9]{1,3}){0,3}(?:%[0-9A-Za-z]+)?",
      _IPV6),
     ("IP address", rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}"
      rb"(?:\.[0-9]{1,3}){0,3}(?:%[0-9A-Za-z]+)?", "(" + _IPV4 + "|" + _IPV6 + ")"),
-    ("MAC address", rb"[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5,}",
-     _XDIGIT + r"{2}([:-]" + _XDIGIT + "{2}){5,}"),
     ("UUID", rb"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}",
      _XDIGIT + r"{8}(-" + _XDIGIT + r"{4}){3}-" + _XDIGIT + "{12}"),
     ("hex", rb"(?:0[xX])?[0-9a-fA-F]+", r"(0[xX])?" + _XDIGIT + "+"),
@@ -142,8 +146,6 @@ def _slot_pattern(shape, kind, values, count, listed):
         # A word with digits inside: its values are whole tokens.
         if complete and len(known) == 1 and count >= LITERAL_MIN_LINES:
             return ere_escape_bytes(known[0])
-        if listed and complete and len(known) <= MAX_LISTED_VALUES:
-            return _alternatives(known)
         parts = _DIGITS.split(shape.replace(b"<NUM>", b"0"))
         return (_DIGIT.encode() + b"+").join(ere_escape_bytes(part) for part in parts)
     before, after = PLACEHOLDER.split(shape, 1)[::2]
@@ -151,7 +153,7 @@ def _slot_pattern(shape, kind, values, count, listed):
     if complete and len(known) == 1 and count >= LITERAL_MIN_LINES:
         core = ere_escape_bytes(known[0])
     else:
-        if listed and complete and len(filled) <= MAX_LISTED_VALUES:
+        if listed and kind in LISTED_KINDS and complete and len(filled) <= MAX_LISTED_VALUES:
             core = _alternatives(filled)
         elif complete and shape_for(filled, kind)[1] is not None:
             core = shape_for(filled, kind)[1]
