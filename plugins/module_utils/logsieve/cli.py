@@ -20,7 +20,9 @@ from .delivery import DeliveryError, deliver
 from .engine import Classifier
 from .lock import LockError, RunLock
 from .pipeline import classify_blocks, read_groups
+from .jsonreport import write_json_report
 from .report import ReportError, SortedLines, read_optional, write_section
+from .summary import group_section, write_groups, write_overview
 from .rules import IGNORE_LEVELS, RuleError, RuleTree
 from .cursor import CursorError, remove_stale_temporaries
 from .errors import LogsieveError
@@ -30,6 +32,7 @@ from .sources import (JOURNAL_FIRST_RUN, FileSource, JournalSource, SourceError,
 USAGE = """\
 usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
                 [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
+                [--overview] [--format text|json]
        logsieve test [-h] ...
        logsieve suggest [-h] ...
  -c CFG       = override default configuration file
@@ -48,11 +51,16 @@ usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL
  -S DIR       = override default state directory
  -t           = testing mode, don't update the logfile offsets
  -T           = accepted for compatibility (logsieve keeps no working directory)
- -u           = enable the grouped summary
+ -u           = group similar lines into templates with counts (SYSLOGSUMMARY=1)
  -v           = print version
  -w           = use the "workstation" runlevel
  --allow-root = run as root although the report is readable by the logcheck user
+ --overview   = -u, and lines per program at the top of the report (SYSLOGSUMMARY=2)
+ --format F   = text (logcheck's report, the default) or json (JSON Lines; REPORT_FORMAT)
 """
+
+
+REPORT_FORMATS = ("text", "json")
 
 
 class RunError(LogsieveError):
@@ -81,6 +89,8 @@ def parse_arguments(argv):
     parser.add_argument("-u", dest="summary", action="store_true")
     parser.add_argument("-v", dest="version", action="store_true")
     parser.add_argument("--allow-root", action="store_true")
+    parser.add_argument("--overview", action="store_true")
+    parser.add_argument("--format", dest="report_format", choices=REPORT_FORMATS)
     return parser.parse_args(argv)
 
 
@@ -106,8 +116,15 @@ def settings_from(options):
         "REPORTLEVEL": options.level,
     }
     settings.update({name: value for name, value in overrides.items() if value is not None})
-    if options.summary:
+    if options.overview:
+        settings["SYSLOGSUMMARY"] = "2"
+    elif options.summary and summary_level(settings) == 0:
         settings["SYSLOGSUMMARY"] = "1"
+    if options.report_format:
+        settings["REPORT_FORMAT"] = options.report_format
+    if settings["REPORT_FORMAT"] not in REPORT_FORMATS:
+        raise RunError(f"REPORT_FORMAT is {settings['REPORT_FORMAT']!r}: it must be one of "
+                       f"{', '.join(REPORT_FORMATS)}")
     if settings["REPORTLEVEL"] not in IGNORE_LEVELS:
         raise RunError("REPORTLEVEL is set to an unknown value")
     return settings
@@ -172,23 +189,47 @@ def report_section(result, settings):
     return None
 
 
-def write_report(result, settings, notices, errors, out):
-    """Write the report in logcheck's layout to `out` (a binary stream)."""
-    summary = flag(settings, "SYSLOGSUMMARY")
-    intro = flag(settings, "INTRO")
+def summary_level(settings):
+    """SYSLOGSUMMARY: 0 logcheck's report, 1 grouped, 2 grouped with the
+    per-program overview."""
+    value = settings.get("SYSLOGSUMMARY", "0").strip()
+    return min(int(value), 2) if value.isdigit() else int(flag(settings, "SYSLOGSUMMARY"))
 
+
+def report_sections(result, settings):
+    """(title, lines) of every section, in logcheck's order."""
+    sections = []
+    for subject, named in ((settings["ATTACKSUBJECT"], result.attack),
+                           (settings["SECURITYSUBJECT"], result.violations)):
+        for name, lines in named.items():
+            sections.append((subject if name == "logcheck" else f"{subject} for {name}", lines))
+    sections.append((settings["EVENTSSUBJECT"], result.events))
+    return sections
+
+
+def write_report(result, settings, notices, errors, out):
+    """Write the report in logcheck's layout (or as JSON Lines) to `out`, a binary stream."""
+    summary = summary_level(settings)
+    sections = report_sections(result, settings)
+    if settings["REPORT_FORMAT"] == "json":
+        write_json_report(out, sections, summary, notices, errors)
+        return
+    intro = flag(settings, "INTRO")
     for notice in notices:
         out.write(notice.encode("utf-8"))
     if intro:
         out.write(read_optional(os.path.join(settings["RULEDIR"], "header.txt")))
     if errors:
         out.write(("\n" + "\n".join(errors) + "\n\n").encode("utf-8", "surrogateescape"))
-    for subject, sections in ((settings["ATTACKSUBJECT"], result.attack),
-                              (settings["SECURITYSUBJECT"], result.violations)):
-        for name, lines in sections.items():
-            title = subject if name == "logcheck" else f"{subject} for {name}"
-            write_section(out, title, lines, summary)
-    write_section(out, settings["EVENTSSUBJECT"], result.events, summary)
+    if summary:
+        grouped = [(title, group_section(lines)) for title, lines in sections]
+        if summary >= 2:
+            write_overview(out, grouped)
+        for title, groups in grouped:
+            write_groups(out, title, groups)
+    else:
+        for title, lines in sections:
+            write_section(out, title, lines)
     if intro:
         out.write(read_optional(os.path.join(settings["RULEDIR"], "footer.txt")))
 

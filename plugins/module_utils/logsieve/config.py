@@ -35,6 +35,7 @@ DEFAULTS = {
     # logsieve's own settings (logcheck ignores them)
     "SENDMAIL": "/usr/sbin/sendmail -t -oi",
     "DELIVERY": "sendmail",
+    "REPORT_FORMAT": "text",
     "SMTP_HOST": "localhost",
     "SMTP_PORT": "25",
     "SMTP_STARTTLS": "0",

@@ -35,6 +35,17 @@ def parse(line):
     return Header(stamp, host, program, pid, line[match.end():])
 
 
+def time_key(stamp):
+    """A key that orders time stamps in time: classic stamps by month, day and
+    time (they have no year), RFC 3339 ones after them by their text; None
+    (no stamp) last."""
+    if stamp is None:
+        return (2,)
+    if stamp[:1].isdigit():
+        return (1, stamp)
+    return (0, MONTHS.get(stamp[:3], 0), stamp[4:6].strip().zfill(2), stamp[7:])
+
+
 def iso_time(stamp, year=None):
     """ISO 8601 text for a time stamp, or None when it cannot be read.  A
     classic stamp has no year: the current year is assumed (as syslog does)."""

@@ -32,6 +32,8 @@ hosts, and each placeholder's values with their counts (bounded).
 import re
 from collections import Counter
 
+from .syslogline import time_key
+
 PLACEHOLDER = re.compile(rb"<([A-Z*]+)>")
 
 # Values a placeholder or a group counts at most; further new values are
@@ -43,8 +45,13 @@ MIN_VALUES = 4
 MIN_VALUES_NAMED = 2
 # Words announcing that the next word is a name, and the name's type.
 NAMING_WORDS = {b"user": "USER"}
+# Constant words a skeleton keeps beside a position that folds: a message
+# that is little more than its variable parts (`<HEX>: removed`) is not
+# folded, as nothing would show that two of them are the same message.
+MIN_CONSTANT_WORDS = 2
 # Skeletons kept before the miner folds what it can (bounds memory).
 MAX_SKELETONS = 20000
+OVERFLOW = (b"<*>",)
 
 _MONTH = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _DAY = rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
@@ -154,7 +161,7 @@ class Group:
     """The lines of one template from one program: how many, when, where,
     and the values of each placeholder."""
 
-    __slots__ = ("program", "skeleton", "kinds", "count", "first", "last", "first_key",
+    __slots__ = ("program", "skeleton", "kinds", "count", "first", "last", "first_index",
                  "hosts", "values", "template")
 
     def __init__(self, program, skeleton, kinds):
@@ -162,16 +169,20 @@ class Group:
         self.skeleton = skeleton  # tuple of token shapes
         self.kinds = kinds  # {position: kind} of the placeholders
         self.count = 0
-        self.first = self.last = self.first_key = None
+        self.first = self.last = self.first_index = None  # first, last: (time_key, stamp)
         self.hosts = Counter()
         self.values = {position: Counter() for position in kinds}
         self.template = None  # set by TemplateMiner.groups()
 
-    def add_line(self, stamp, key, host, values):
+    def add_line(self, index, stamp, host, values):
         self.count += 1
-        if self.first_key is None or key < self.first_key:
-            self.first_key, self.first = key, stamp
-        self.last = stamp if stamp is not None else self.last
+        key = time_key(stamp)
+        if self.first_index is None:
+            self.first_index = index
+        if self.first is None or key < self.first[0]:
+            self.first = (key, stamp)
+        if self.last is None or key >= self.last[0]:
+            self.last = (key, stamp)
         if host is not None:
             _count(self.hosts, host)
         for position, value in values:
@@ -179,19 +190,27 @@ class Group:
 
     def absorb(self, other):
         self.count += other.count
-        if other.first_key is not None and (self.first_key is None
-                                            or other.first_key < self.first_key):
-            self.first_key, self.first = other.first_key, other.first
-        if other.last is not None and (self.last is None or other.last > self.last):
-            self.last = other.last
+        self.first_index = min(self.first_index, other.first_index)
+        self.first = min(self.first, other.first, key=lambda pair: pair[0])
+        self.last = max(self.last, other.last, key=lambda pair: pair[0])
         _merge_counter(self.hosts, other.hosts)
         for position, counter in other.values.items():
             _merge_counter(self.values[position], counter)
 
+    @property
+    def first_time(self):
+        """The earliest time stamp (bytes) of its lines, None if they have none."""
+        return self.first[1]
+
+    @property
+    def last_time(self):
+        return self.last[1]
+
     def slots(self):
         """The placeholders in template order, each with this group's values."""
-        return [Slot(self.kinds[position], self.skeleton[position], self.values[position])
-                for position in sorted(self.kinds)]
+        shown = self.template or self
+        return [Slot(shown.kinds[position], shown.skeleton[position], self.values[position])
+                for position in sorted(shown.kinds)]
 
     @property
     def text(self):
@@ -216,15 +235,9 @@ class Template:
         return f"Template({self.text!r})"
 
 
-def _sort_key(line):
-    """The line's first three fields, as logcheck's sort -k 1,3 compares them."""
-    parts = line.split(None, 3)
-    return b" ".join(parts[:3])
-
-
 class TemplateMiner:
-    """Feed lines with add(); groups() gives the groups, ordered by the first
-    time seen (logcheck's sort order of their first line)."""
+    """Feed lines with add(), in report order; groups() gives the groups,
+    ordered by their first time (then report order)."""
 
     def __init__(self):
         self._groups = {}  # (program, skeleton) -> Group
@@ -232,6 +245,8 @@ class TemplateMiner:
         self._wild = {}  # (length, skeleton with None at a varying position) -> position, kind
         self._tokens = {}  # token -> mask_token(token)
         self._unfolded = set()  # skeletons nothing learned folds (cleared by fold())
+        self._templates = {}  # skeleton -> Template, made by groups()
+        self._lines = 0
 
     def _mask(self, message):
         cache = self._tokens
@@ -290,7 +305,7 @@ class TemplateMiner:
                 probe = folded[:]
                 probe[position] = None
                 known = self._wild.get((len(folded), tuple(probe)))
-                if known is not None:
+                if known is not None and _fits(folded[position], *known):
                     folded[position], new_kinds[position] = known
                     changed = True
         if not changed and folded == list(skeleton):
@@ -299,17 +314,28 @@ class TemplateMiner:
         self._redirect[skeleton] = target
         return target
 
-    def add(self, line, header):
-        """Count one line (bytes) whose syslogline.Header is `header`."""
+    def add(self, header):
+        """Count one line, given as its syslogline.Header; returns its Group."""
         skeleton, kinds, values = self.skeleton_of(header.message)
         key = (header.program, skeleton)
         group = self._groups.get(key)
         if group is None:
             if len(self._groups) >= MAX_SKELETONS:
                 self.fold()
-                return self.add(line, header)
-            group = self._groups[key] = Group(header.program, skeleton, kinds)
-        group.add_line(header.stamp, _sort_key(line), header.host, values)
+                if len(self._groups) >= MAX_SKELETONS // 2:
+                    # Too many different messages to keep apart within the
+                    # memory bound: the rest of this program's new ones are
+                    # counted together, each message a value of <*>.
+                    skeleton, kinds = OVERFLOW, {0: "*"}
+                    values = [(0, header.message)]
+                    key = (header.program, skeleton)
+                else:
+                    return self.add(header)
+            group = self._groups.get(key)
+            if group is None:
+                group = self._groups[key] = Group(header.program, skeleton, kinds)
+        group.add_line(self._lines, header.stamp, header.host, values)
+        self._lines += 1
         return group
 
     def fold(self):
@@ -318,8 +344,11 @@ class TemplateMiner:
         while True:
             families = {}
             for (program, skeleton), group in self._groups.items():
+                if len(skeleton) - len(group.kinds) < MIN_CONSTANT_WORDS:
+                    continue
                 for position, shape in enumerate(skeleton):
-                    if group.kinds.get(position, "MIXED") != "MIXED":
+                    if group.kinds.get(position, "MIXED") != "MIXED" or position not in \
+                            group.kinds and len(skeleton) - len(group.kinds) <= MIN_CONSTANT_WORDS:
                         continue
                     probe = list(skeleton)
                     probe[position] = None
@@ -351,8 +380,14 @@ class TemplateMiner:
                 return
 
     def _fold_position(self, keys, probe, position, named):
-        tokens = [key[1][position] for key in keys]
-        prefix, suffix = _common_affixes(tokens)
+        originals = []
+        for key in keys:
+            group = self._groups[key]
+            if group.kinds.get(position) == "MIXED":
+                originals.extend(value for value in group.values[position] if value != OTHERS)
+            else:
+                originals.append(group.skeleton[position])
+        prefix, suffix = _common_affixes(originals)
         values = []
         for key in keys:
             group = self._groups[key]
@@ -441,19 +476,43 @@ class TemplateMiner:
         """Fold, then the groups in order of their first line; each group's
         `template` is set."""
         self.fold()
-        templates = {}
+        by_skeleton = {}
         for group in self._groups.values():
-            template = templates.get(group.skeleton)
-            if template is None:
-                template = templates[group.skeleton] = Template(group.skeleton, group.kinds)
-            group.template = template
+            by_skeleton.setdefault(group.skeleton, []).append(group)
+        self._templates = {skeleton: _template(skeleton, members)
+                           for skeleton, members in by_skeleton.items()}
+        for group in self._groups.values():
+            group.template = self._templates[group.skeleton]
         return sorted(self._groups.values(),
-                      key=lambda group: (group.first_key is None, group.first_key or b""))
+                      key=lambda group: (group.first[0], group.first_index))
 
     def template_of(self, message):
-        """The template a message falls in, with what the miner learned (after groups())."""
+        """The Template a message falls in, with what the miner learned (after
+        groups(); a message it never saw gets a template of its own)."""
         skeleton, kinds, _ = self.skeleton_of(message)
-        return Template(skeleton, kinds)
+        template = self._templates.get(skeleton)
+        return template if template is not None else _template(skeleton, [])
+
+
+def _template(skeleton, groups):
+    """The Template of groups sharing a skeleton: an address placeholder
+    shows <IP> or <HOST> when every value seen is of that kind."""
+    kinds = dict(groups[0].kinds) if groups else {}
+    shapes = list(skeleton)
+    for position, kind in kinds.items():
+        if kind != "ADDR":
+            continue
+        seen = {_address_kind(value) for group in groups for value in group.values[position]
+                if value not in (b"", OTHERS)}
+        if len(seen) == 1:
+            kinds[position] = seen.pop()
+            shapes[position] = shapes[position].replace(b"<ADDR>", placeholder(kinds[position]))
+    return Template(tuple(shapes), kinds)
+
+
+def _address_kind(value):
+    match = _TYPED.fullmatch(value)
+    return match.lastgroup if match is not None and match.lastgroup in _ADDRESS_KINDS else "ADDR"
 
 
 def _folded_values(group, position, shape, kind):
@@ -483,6 +542,14 @@ def _values_for(tokens, old_kinds, new_kinds, values, skeleton):
     kept = [(position, value) for position, value in values
             if old_kinds.get(position) == new_kinds.get(position)]
     return kept + result
+
+
+def _fits(token, shape, kind):
+    """Whether a token (a word, or a word with digits masked) can be the
+    value of a placeholder: it has the placeholder's punctuation and key."""
+    prefix, suffix = shape.split(placeholder(kind), 1)
+    return token.startswith(prefix) and token.endswith(suffix) and \
+        len(token) >= len(prefix) + len(suffix)
 
 
 def _strip(value, prefix, suffix):
