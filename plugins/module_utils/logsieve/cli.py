@@ -130,6 +130,16 @@ def settings_from(options):
     return settings
 
 
+def checker_settings(**flags):
+    """(settings, options) as a checker run with these flags would have them
+    (logcheck.conf, then the flags); for the subcommands that read the same
+    configuration, rules and logs."""
+    options = parse_arguments([])
+    for name, value in flags.items():
+        setattr(options, name, value)
+    return settings_from(options), options
+
+
 def hostname(settings, options):
     if options.hostname:
         return options.hostname
@@ -318,7 +328,7 @@ def main(argv=None):
         return test_main(argv[1:])
     if argv and argv[0] == "suggest":
         from .suggest import main as suggest_main
-        return suggest_main(argv[1:], settings_from, collect_sources)
+        return suggest_main(argv[1:], checker_settings, collect_sources)
     try:
         options = parse_arguments(argv)
     except SystemExit:

@@ -278,13 +278,13 @@ def suggest(lines, flagged=(), must_report_files=(), min_count=DEFAULT_MIN_COUNT
         if header.stamp is None:
             headerless += 1
             continue
-        miner.add(line, header)
+        miner.add(header)
         kept.append((line, header))
     groups = miner.groups()
     by_key = {(group.program, group.skeleton): group for group in groups}
     members = {}
     for line, header in kept:
-        skeleton = miner.template_of(header.message).skeleton
+        skeleton = miner.skeleton_of(header.message)[0]
         members.setdefault((header.program, skeleton), []).append(line)
     forbidden = [("must-report corpus", line) for line in load_must_report(must_report_files)]
     forbidden += [("flagged by a cracking or violations rule", line) for line in flagged]
@@ -393,8 +393,6 @@ def parse_arguments(argv):
     parser.add_argument("--must-report", action="append", default=[], metavar="FILE",
                         help="more lines no suggested rule may match (repeatable)")
     options = parser.parse_args(argv)
-    options.mailto = options.summary = None
-    options.test = True  # cursors are read, never moved
     if options.min_count < 1:
         parser.error("--min-count must be at least 1")
     return options
@@ -418,8 +416,8 @@ def _file_blocks(path, stdin):
     return whole_line_blocks(chunks())
 
 
-def main(argv, settings_from, collect_sources, stdin=None, stdout=None):
-    """`logsieve suggest`.  settings_from and collect_sources are the
+def main(argv, checker_settings, collect_sources, stdin=None, stdout=None):
+    """`logsieve suggest`.  checker_settings and collect_sources are the
     checker's (cli): the same configuration, rule tree and log list."""
     import itertools
     import sys
@@ -435,15 +433,18 @@ def main(argv, settings_from, collect_sources, stdin=None, stdout=None):
     try:
         for path in options.must_report:
             load_must_report([path])  # a clear error before any work
-        settings = settings_from(options)
+        # test: the cursors are read, never moved.
+        settings, checker_options = checker_settings(
+            conf=options.conf, ruledir=options.ruledir, logfiles_list=options.logfiles_list,
+            logfiles_list_d=options.logfiles_list_d, statedir=options.statedir,
+            level=options.level, test=True)
         tree = RuleTree(settings["RULEDIR"], settings["REPORTLEVEL"])
         classifier = Classifier(tree)
         if options.logfiles:
             blocks = itertools.chain.from_iterable(
                 _file_blocks(path, stdin) for path in options.logfiles)
         else:
-            options.logfile = None
-            groups, errors = collect_sources(settings, options)
+            groups, errors = collect_sources(settings, checker_options)
             for error in errors:
                 print(error, file=sys.stderr)
             blocks = read_groups(groups)
