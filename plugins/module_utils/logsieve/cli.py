@@ -4,6 +4,7 @@
              [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
     logsieve test ...        (logcheck-test; see `logsieve test -h`)
     logsieve suggest ...     (rules for what the report still shows; `logsieve suggest -h`)
+    logsieve coverage ...    (which rules match, which never do; `logsieve coverage -h`)
 """
 
 import argparse
@@ -35,6 +36,7 @@ usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL
                 [--overview] [--format text|json]
        logsieve test [-h] ...
        logsieve suggest [-h] ...
+       logsieve coverage [-h] ...
  -c CFG       = override default configuration file
  -d           = debug mode
  -h           = print this usage information and exit
@@ -329,6 +331,9 @@ def main(argv=None):
     if argv and argv[0] == "suggest":
         from .suggest import main as suggest_main
         return suggest_main(argv[1:], checker_settings, collect_sources)
+    if argv and argv[0] == "coverage":
+        from .coverage import main as coverage_main
+        return coverage_main(argv[1:], checker_settings)
     try:
         options = parse_arguments(argv)
     except SystemExit:
