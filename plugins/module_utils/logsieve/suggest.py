@@ -89,6 +89,8 @@ _KIND_SHAPES = {"NUM": "decimal", "IP": "IP address", "ADDR": "host name", "MAC"
                 "HOST": "host name", "DATE": "date"}
 _BLANKS = re.compile(rb"[ \t]")
 _GAPS = re.compile(rb"[ \t]+")
+_GAPS_KEPT = re.compile(rb"([ \t]+)")
+ROOT = b"root"
 _DIGITS = re.compile(rb"[0-9]+")
 
 
@@ -220,6 +222,30 @@ def _separators(messages, tokens):
 
 # --- Checking a rule -------------------------------------------------------
 
+def root_probes(group, line):
+    """`line` (one of the group's) with each of its name placeholders (a user
+    name, a varying word) set to `root`: the line a rule must not hide even
+    when the corpus holds no line of this program.  A rule that lists the
+    names seen passes unless `root` was one of them."""
+    message = parse(line).message
+    parts = _GAPS_KEPT.split(message.strip(b" \t"))
+    tokens, gaps = parts[0::2], parts[1::2]
+    if len(tokens) != len(group.skeleton):
+        return []
+    start = line[:len(line) - len(message)] + message[:len(message) - len(message.lstrip(b" \t"))]
+    probes = []
+    for position, kind in group.kinds.items():
+        if kind not in LISTED_KINDS:
+            continue
+        before, after = PLACEHOLDER.split(group.skeleton[position], 1)[::2]
+        changed = list(tokens)
+        changed[position] = before + ROOT + after
+        if changed[position] == tokens[position]:
+            continue
+        probes.append(start + b"".join(token + gap for token, gap in zip(changed, gaps + [b""])))
+    return probes
+
+
 def rule_problem(pattern, lines, forbidden):
     """Why `pattern` is not safe to suggest, or None.  lines: what it was made
     from (it must match each); forbidden: (where, line) pairs it must match
@@ -298,9 +324,11 @@ def suggest(lines, flagged=(), must_report_files=(), min_count=DEFAULT_MIN_COUNT
         if suggestion.count < min_count:
             continue
         problem = None
+        probes = [("the same line naming root", probe)
+                  for probe in root_probes(group, group_lines[0])]
         for listed in (False, True):
             pattern = build_rule(group, group_lines, listed)
-            problem = rule_problem(pattern, group_lines, forbidden)
+            problem = rule_problem(pattern, group_lines, forbidden + probes)
             if problem is None:
                 suggestion.rule = pattern
                 break
