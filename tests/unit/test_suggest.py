@@ -175,3 +175,19 @@ def test_shipped_corpus_has_both_stamp_forms_and_debian_reports_it(tmp_path):
              if line.strip() and not line.startswith(b"#")]
     ignored = grep_matches(rules, lines, tmp_path)
     assert all(b" su[" in line or b" sudo[" in line for line in ignored), ignored
+
+
+def test_no_rule_covers_root_in_a_name_even_for_a_program_the_corpus_does_not_know(tmp_path):
+    def lines(users):
+        return [b"Nov 21 06:00:%02d mx1 vaultd[%d]: token revoked for user %s" % (n, 70 + n, user)
+                for n, user in enumerate(users)]
+    log = lines([b"svc-web", b"svc-db", b"svc-mail", b"svc-dns"] * 2)
+    (tmp_path / "log").write_bytes(b"\n".join(log) + b"\n")
+    rules = rules_of(run_suggest(tmp_path, "-l", str(tmp_path / "log")).stdout)
+    assert len(rules) == 1 and b"(svc-db|svc-dns|svc-mail|svc-web)" in rules[0]
+    assert grep_matches(rules, lines([b"root", b"svc-x"]) + log, tmp_path) == log
+    log = lines([b"svc-web", b"svc-db", b"root", b"svc-dns"] * 2)
+    (tmp_path / "log").write_bytes(b"\n".join(log) + b"\n")
+    done = run_suggest(tmp_path, "-l", str(tmp_path / "log"))
+    assert rules_of(done.stdout) == []
+    assert b"naming root" in done.stdout
