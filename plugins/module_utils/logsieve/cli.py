@@ -27,6 +27,7 @@ from .summary import group_section, write_groups, write_overview
 from .rules import IGNORE_LEVELS, RuleError, RuleTree
 from .cursor import CursorError, remove_stale_temporaries
 from .errors import LogsieveError
+from .subcommand import exit_status
 from .sources import (JOURNAL_FIRST_RUN, FileSource, JournalSource, SourceError,
                       journal_duplicated_by)
 
@@ -345,19 +346,9 @@ def main(argv=None):
     if options.version:
         print(f"logsieve {__version__}")
         return 0
-    debug = Debug(options.debug)
-    try:
-        return run(options, debug)
-    except LogsieveError as error:
-        print(f"Error: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        # Anything else the system refused: say what, never a traceback; no
-        # cursor has moved unless the message says the report was delivered.
-        print(f"Error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    # An error is said in words, never a traceback; no cursor has moved
+    # unless the message says the report was delivered.
+    return exit_status(run, options, Debug(options.debug))
 
 
 if __name__ == "__main__":

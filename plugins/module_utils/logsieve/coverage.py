@@ -25,7 +25,8 @@ import sys
 from .cursor import write_atomically
 from .engine import CompiledRules, strip_line
 from .errors import LogsieveError
-from .rules import rule_text
+from .rules import RuleTree, rule_text
+from .subcommand import checker_flags, checker_parser, exit_status
 
 FILE_NAME = "coverage.json"
 VERSION = 1
@@ -215,17 +216,8 @@ def render_text(result):
 # --- Command line -------------------------------------------------------------
 
 def parse_arguments(argv):
-    import argparse
-    parser = argparse.ArgumentParser(
-        prog="logsieve coverage",
-        description="Which rules match, which never do, which are redundant.")
-    parser.add_argument("-c", dest="conf", help="configuration file (logcheck.conf)")
-    parser.add_argument("-r", dest="ruledir", help="rule directory (default: RULEDIR)")
-    parser.add_argument("-S", dest="statedir", help="state directory (the counts file)")
-    level = parser.add_mutually_exclusive_group()
-    level.add_argument("-p", dest="level", action="store_const", const="paranoid")
-    level.add_argument("-s", dest="level", action="store_const", const="server")
-    level.add_argument("-w", dest="level", action="store_const", const="workstation")
+    parser = checker_parser("logsieve coverage",
+                            "Which rules match, which never do, which are redundant.")
     parser.add_argument("--unused-days", type=int, default=DEFAULT_UNUSED_DAYS, metavar="N",
                         help=f"list rules with no hit for N days (default {DEFAULT_UNUSED_DAYS})")
     parser.add_argument("--top", type=int, default=DEFAULT_TOP, metavar="N")
@@ -246,42 +238,38 @@ def parse_arguments(argv):
 
 
 def main(argv, checker_settings):
-    from .rules import RuleTree
+    """`logsieve coverage`; checker_settings is the checker's (cli)."""
     try:
         options = parse_arguments(argv)
     except SystemExit as exit_:
         return 0 if exit_.code == 0 else 2
-    try:
-        settings, _ = checker_settings(conf=options.conf, ruledir=options.ruledir,
-                                       statedir=options.statedir, level=options.level)
-        tree = RuleTree(settings["RULEDIR"], settings["REPORTLEVEL"])
-        rules = ignore_rules(tree)
-        CompiledRules(rules)  # a rule tree with errors: the error names the file and line
-        counts = Counts(settings["STATEDIR"])
-        for path in options.count:
-            if options.missing_ok and not os.path.lexists(path):
-                continue
-            try:
-                with open(path, "rb") as handle:
-                    lines = handle.read().split(b"\n")
-            except OSError as error:
-                raise CoverageError(f"{path}: cannot read the log: {error.strerror}") from None
+    return exit_status(_run, options, checker_settings)
+
+
+def _run(options, checker_settings):
+    settings, _ = checker_settings(**checker_flags(options))
+    tree = RuleTree(settings["RULEDIR"], settings["REPORTLEVEL"])
+    rules = ignore_rules(tree)
+    CompiledRules(rules)  # a rule tree with errors: the error names the file and line
+    counts = Counts(settings["STATEDIR"])
+    for path in options.count:
+        if options.missing_ok and not os.path.lexists(path):
+            continue
+        try:
             fingerprint = file_fingerprint(path)
             if counts.already_counted(fingerprint):
                 continue
-            counts.add(rules, *count(rules, [line for line in lines if line]))
-            counts.mark_counted(fingerprint)
-        if options.count:
-            counts.save()
-        result = report(rules, counts, options.unused_days, options.include_debian, options.top)
-    except LogsieveError as error:
-        print(f"Error: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"Error: {error}", file=sys.stderr)
-        return 1
+            with open(path, "rb") as handle:
+                lines = handle.read().split(b"\n")
+        except OSError as error:
+            raise CoverageError(f"{path}: cannot read the log: {error.strerror}") from None
+        counts.add(rules, *count(rules, [line for line in lines if line]))
+        counts.mark_counted(fingerprint)
+    if options.count:
+        counts.save()
     if options.quiet:
         return 0
+    result = report(rules, counts, options.unused_days, options.include_debian, options.top)
     if options.format == "json":
         print(json.dumps(result))
     else:

@@ -20,14 +20,18 @@ rule still fails is not suggested and is listed with the reason: its lines
 stay in the report.
 """
 
+import itertools
 import re
+import sys
 from collections import Counter
 
-from .engine import CompiledRules, strip_line
+from .engine import Classifier, CompiledRules, strip_line
 from .errors import LogsieveError
 from .mustreport import load as load_must_report
-from .rules import SYSLOG_PREFIX, Rule, RuleError
+from .pipeline import read_groups, whole_line_blocks
+from .rules import SYSLOG_PREFIX, Rule, RuleError, RuleTree
 from .ruletext import anchoring_problem, ere_escape_bytes, trailing_whitespace_problem
+from .subcommand import checker_flags, checker_parser, exit_status
 from .syslogline import parse
 from .templates import OTHERS, PLACEHOLDER, TemplateMiner
 
@@ -396,23 +400,14 @@ def render(suggestions, form="plain"):
 # --- Command line -------------------------------------------------------------
 
 def parse_arguments(argv):
-    import argparse
-    parser = argparse.ArgumentParser(
-        prog="logsieve suggest",
-        description="Suggest anchored, checked rules for the lines the rules do not explain.")
+    parser = checker_parser(
+        "logsieve suggest",
+        "Suggest anchored, checked rules for the lines the rules do not explain.",
+        log_lists=True)
     parser.add_argument("-l", dest="logfiles", action="append", metavar="LOG",
                         help="read this log (repeatable; '-': a report or lines on standard "
                              "input); default: the configured log list, from the cursors, "
                              "which are not moved")
-    parser.add_argument("-c", dest="conf", help="configuration file (logcheck.conf)")
-    parser.add_argument("-r", dest="ruledir", help="rule directory (default: RULEDIR)")
-    parser.add_argument("-L", dest="logfiles_list", help="log list file")
-    parser.add_argument("-D", dest="logfiles_list_d", help="log list directory")
-    parser.add_argument("-S", dest="statedir", help="state directory (cursors)")
-    level = parser.add_mutually_exclusive_group()
-    level.add_argument("-p", dest="level", action="store_const", const="paranoid")
-    level.add_argument("-s", dest="level", action="store_const", const="server")
-    level.add_argument("-w", dest="level", action="store_const", const="workstation")
     parser.add_argument("--min-count", type=int, default=DEFAULT_MIN_COUNT, metavar="N",
                         help=f"suggest rules for groups of at least N lines "
                              f"(default {DEFAULT_MIN_COUNT})")
@@ -427,7 +422,6 @@ def parse_arguments(argv):
 
 
 def _file_blocks(path, stdin):
-    from .pipeline import whole_line_blocks
     if path == "-":
         return whole_line_blocks(iter(lambda: stdin.read(1 << 20), b""))
     try:
@@ -447,46 +441,32 @@ def _file_blocks(path, stdin):
 def main(argv, checker_settings, collect_sources, stdin=None, stdout=None):
     """`logsieve suggest`.  checker_settings and collect_sources are the
     checker's (cli): the same configuration, rule tree and log list."""
-    import itertools
-    import sys
-    from .engine import Classifier
-    from .pipeline import read_groups
-    from .rules import RuleTree
-    stdin = stdin or sys.stdin.buffer
-    stdout = stdout or sys.stdout.buffer
     try:
         options = parse_arguments(argv)
     except SystemExit as exit_:
         return 0 if exit_.code == 0 else 2
-    try:
-        for path in options.must_report:
-            load_must_report([path])  # a clear error before any work
-        # test: the cursors are read, never moved.
-        settings, checker_options = checker_settings(
-            conf=options.conf, ruledir=options.ruledir, logfiles_list=options.logfiles_list,
-            logfiles_list_d=options.logfiles_list_d, statedir=options.statedir,
-            level=options.level, test=True)
-        tree = RuleTree(settings["RULEDIR"], settings["REPORTLEVEL"])
-        classifier = Classifier(tree)
-        if options.logfiles:
-            blocks = itertools.chain.from_iterable(
-                _file_blocks(path, stdin) for path in options.logfiles)
-        else:
-            groups, errors = collect_sources(settings, checker_options)
-            for error in errors:
-                print(error, file=sys.stderr)
-            blocks = read_groups(groups)
-        unknown, flagged, read = unexplained_lines(classifier, blocks)
-        suggestions, headerless = suggest(unknown, flagged, options.must_report,
-                                          options.min_count)
-        stdout.write(render(suggestions, options.format))
-        stdout.flush()
-    except LogsieveError as error:
-        print(f"Error: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"Error: {error}", file=sys.stderr)
-        return 1
+    return exit_status(_run, options, checker_settings, collect_sources,
+                       stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
+
+
+def _run(options, checker_settings, collect_sources, stdin, stdout):
+    for path in options.must_report:
+        load_must_report([path])  # a clear error before any work
+    # test: the cursors are read, never moved.
+    settings, checker_options = checker_settings(**checker_flags(options), test=True)
+    classifier = Classifier(RuleTree(settings["RULEDIR"], settings["REPORTLEVEL"]))
+    if options.logfiles:
+        blocks = itertools.chain.from_iterable(
+            _file_blocks(path, stdin) for path in options.logfiles)
+    else:
+        groups, errors = collect_sources(settings, checker_options)
+        for error in errors:
+            print(error, file=sys.stderr)
+        blocks = read_groups(groups)
+    unknown, flagged, read = unexplained_lines(classifier, blocks)
+    suggestions, headerless = suggest(unknown, flagged, options.must_report, options.min_count)
+    stdout.write(render(suggestions, options.format))
+    stdout.flush()
     made = sum(1 for s in suggestions if s.rule is not None)
     print(f"logsieve suggest: {read} lines read, {len(unknown)} not explained by the rules, "
           f"{made} rules suggested, {len(suggestions) - made} groups left in the report"
