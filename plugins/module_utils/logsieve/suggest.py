@@ -23,7 +23,6 @@ stay in the report.
 import itertools
 import re
 import sys
-from collections import Counter
 
 from .engine import Classifier, CompiledRules, strip_line
 from .errors import LogsieveError
