@@ -12,7 +12,7 @@ logcheck's; groups are in the order of their first time.
 
 from collections import Counter
 
-from .report import report_lines, section_header
+from .report import report_blocks, section_header
 from .syslogline import parse
 from .templates import OTHERS, TemplateMiner
 
@@ -23,8 +23,8 @@ OVERVIEW_TITLE = "Lines per program"
 
 
 def group_lines(lines):
-    """Fold an iterable of report lines (bytes) into templates: the miner,
-    its groups are in miner.groups()."""
+    """Fold an iterable of report lines (bytes) into templates, line by line:
+    the miner, its groups are in miner.groups()."""
     miner = TemplateMiner()
     for line in lines:
         miner.add(parse(line))
@@ -33,7 +33,10 @@ def group_lines(lines):
 
 def group_section(lines):
     """The Groups of a section (SortedLines), in the order of their first time."""
-    return group_lines(report_lines(lines)).groups()
+    miner = TemplateMiner()
+    for block in report_blocks(lines):
+        miner.add_block(block)
+    return miner.groups()
 
 
 def _counted(counter, top):

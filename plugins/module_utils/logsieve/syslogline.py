@@ -13,11 +13,14 @@ import datetime
 import re
 from collections import namedtuple
 
-_HEADER = re.compile(
+_HEADER_PATTERN = (
     rb"(?P<stamp>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}"
     rb"|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(?:Z|[+-][0-9]{2}:?[0-9]{2})?)"
     rb" (?P<host>[^ ]+)"
     rb"(?: (?P<program>[^ \[:]+(?:\([^ )]*\))?)(?:\[(?P<pid>[0-9]+)\])?:(?= |$))? ?")
+_HEADER = re.compile(_HEADER_PATTERN)
+# Every line of a block: its header's parts (b"" where missing), then its message.
+_LINES = re.compile(rb"^(?:" + _HEADER_PATTERN + rb")?([^\n]*)", re.M)
 
 MONTHS = {name: number for number, name in enumerate(
     (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct",
@@ -35,6 +38,16 @@ def parse(line):
     return Header(stamp, host, program, pid, line[match.end():])
 
 
+def parse_block(text):
+    """(stamp, host, program, pid, message) of every line of a block (lines
+    joined by newlines, a final newline or not), b"" for missing fields except
+    program, which is then None."""
+    if text.endswith(b"\n"):
+        text = text[:-1]
+    return [(stamp, host, program or None, pid, message)
+            for stamp, host, program, pid, message in _LINES.findall(text)]
+
+
 def time_key(stamp):
     """A key that orders time stamps in time: classic stamps by month, day and
     time (they have no year), RFC 3339 ones after them by their text; None
@@ -43,7 +56,7 @@ def time_key(stamp):
         return (2,)
     if stamp[:1].isdigit():
         return (1, stamp)
-    return (0, MONTHS.get(stamp[:3], 0), stamp[4:6].strip().zfill(2), stamp[7:])
+    return (0, MONTHS.get(stamp[:3], 0), stamp[4:])  # a space-padded day sorts right
 
 
 def iso_time(stamp, year=None):

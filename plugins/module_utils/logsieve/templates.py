@@ -32,13 +32,17 @@ hosts, and each placeholder's values with their counts (bounded).
 import re
 from collections import Counter
 
+from . import syslogline
 from .syslogline import time_key
 
 PLACEHOLDER = re.compile(rb"<([A-Z*]+)>")
 
-# Values a placeholder or a group counts at most; further new values are
-# counted under OTHERS (the top values are what a reader acts on).
+# Values a placeholder or a group counts at most: every BATCH lines of
+# a group, and at the end, the less frequent ones beyond MAX_VALUES are
+# counted together under OTHERS (the top values are what a reader acts on;
+# a value first seen after a pruning counts from there).
 MAX_VALUES = 1000
+BATCH = 4096
 OTHERS = b"<others>"
 # Distinct values a word position needs to become a placeholder.
 MIN_VALUES = 4
@@ -67,7 +71,7 @@ _TYPES = [
     ("DATE", _SPACED_DATE + rb"|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ]" + _CLOCK
      + rb"(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?|[0-9]{1,2}/" + _MONTH + rb"/[0-9]{4}(?::" + _CLOCK + rb")?"),
     ("TIME", _CLOCK),
-    ("IP", rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:#][0-9]{1,5})?"
+    ("IP", rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:#][0-9]{1,5})?"  # _IPV4 below
            rb"|(?=[0-9a-fA-F:.]*::|(?:[0-9a-fA-F]{1,4}:){7})[0-9a-fA-F:]{2,39}(?:\.[0-9.]+)?"
            rb"(?:%[0-9A-Za-z]+)?"),
     ("MAC", rb"[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5,}"),
@@ -75,9 +79,12 @@ _TYPES = [
     ("NUM", rb"[-+]?[0-9]+(?:[.,][0-9]+)*"),
     ("HEX", rb"0[xX][0-9a-fA-F]+|(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}"),
     ("PATH", rb"(?:/[^/ \t]*)+/?"),
+    # A random-looking id (base64, a key fingerprint): long, with digits,
+    # lower and upper case letters.
+    ("ID", rb"(?=[^ \n]*[0-9])(?=[^ \n]*[a-z])(?=[^ \n]*[A-Z])[A-Za-z0-9+/_-]{20,}={0,2}"),
     # A host name: a letter, two dots at least and a last label like a
     # domain's, or one dot before a generic top-level domain.
-    ("HOST", rb"(?=[^ ]*[A-Za-z][^ ]*\.)(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.[a-z]{2,6}"
+    ("HOST", rb"(?=[^ \n]*[A-Za-z][^ \n]*\.)(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.[a-z]{2,6}"
              rb"|[A-Za-z0-9_-]+\.(?:com|net|org|edu|gov|mil|int|info|biz))\.?"),
 ]
 # A host is named by address or by name, in the same place of a message: both
@@ -87,10 +94,23 @@ _ADDRESS_KINDS = {"IP": "ADDR", "HOST": "ADDR"}
 _TYPED = re.compile(b"|".join(b"(?P<%s>%s)" % (name.encode(), pattern)
                               for name, pattern in _TYPES))
 _DIGITS = re.compile(rb"[0-9]+")
+# Inside a word: a run of hexadecimal digits long enough to be an id.
+_HEX_RUN = re.compile(rb"0[xX][0-9a-fA-F]+|(?<![0-9A-Za-z])(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}"
+                      rb"|(?<=[^0-9A-Za-z])(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}"
+                      rb"(?![0-9A-Za-z])")
 _OPENING = b"([{<'\""
 _CLOSING = b")]}>'\",;:.!?"
 _HOST = re.compile(rb"(?=[^.]*[A-Za-z])[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.?")
 _TOKEN_CACHE_SIZE = 100000
+_KNOWN_SIZE = 5000
+_KEY_DROPS = b"0123456789abcdefABCDEF"
+_CANDIDATES = 8  # skeletons per key
+_EXTRACT_AFTER = 3  # lines of a skeleton before it gets an extractor
+_BLANKS = rb"[ \t\r\x0b\x0c]+"  # within one line
+_TYPE_PATTERNS = dict(_TYPES)
+_IPV4 = rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:#][0-9]{1,5})?"
+_IPV4_ONLY = re.compile(_IPV4)
+_TYPE_PATTERNS["ADDR"] = _TYPE_PATTERNS["IP"] + b"|" + _TYPE_PATTERNS["HOST"]
 
 
 def placeholder(kind):
@@ -98,33 +118,43 @@ def placeholder(kind):
 
 
 def _split_token(token):
-    """(prefix, core, suffix): punctuation around a token, and a key= kept
-    in the prefix."""
+    """(prefix, core, suffix): the punctuation around a token."""
     start, end = 0, len(token)
     while start < end and token[start] in _OPENING:
         start += 1
     while end > start and token[end - 1] in _CLOSING:
         end -= 1
-    equals = token.find(b"=", start, end)
-    if equals >= 0:
-        start = equals + 1
     return token[:start], token[start:end], token[end:]
+
+
+def _typed(core):
+    """The type of a value, or None."""
+    match = _TYPED.fullmatch(core)
+    if match is None or match.lastgroup == "PATH" and len(core) == 1:
+        return None
+    return _ADDRESS_KINDS.get(match.lastgroup, match.lastgroup)
 
 
 def mask_token(token):
     """(shape, kind, value) of one token.  kind is None for a constant word
     (shape is the token); "MIXED" for a word with digits inside, whose value
     is the whole token; otherwise the placeholder's type and the value it
-    stands for."""
+    stands for.  A `key=value` or `key:value` token keeps its key."""
     prefix, core, suffix = _split_token(token)
-    if core:
-        match = _TYPED.fullmatch(core)
-        if match is not None:
-            kind = _ADDRESS_KINDS.get(match.lastgroup, match.lastgroup)
-            if kind != "PATH" or len(core) > 1:
-                return prefix + placeholder(kind) + suffix, kind, core
+    kind = _typed(core) if core else None
+    if kind is None:
+        for separator in (b"=", b":"):
+            split = core.find(separator)
+            if split > 0 or separator == b"=" and split == 0:
+                value = core[split + 1:]
+                kind = _typed(value) if value else None
+                if kind is not None:
+                    prefix, core = prefix + core[:split + 1], value
+                break
+    if kind is not None:
+        return prefix + placeholder(kind) + suffix, kind, core
     if any(48 <= byte <= 57 for byte in token):
-        return _DIGITS.sub(b"<NUM>", token), "MIXED", token
+        return _DIGITS.sub(b"<NUM>", _HEX_RUN.sub(b"<HEX>", token)), "MIXED", token
     return token, None, None
 
 
@@ -152,6 +182,16 @@ def _count(counter, value, count=1):
         counter[OTHERS] += count
 
 
+def _bound(counter):
+    """Keep the MAX_VALUES most frequent values; the rest count as OTHERS."""
+    others = counter.pop(OTHERS, 0)
+    kept = counter.most_common(MAX_VALUES)
+    others += sum(counter.values()) - sum(count for _, count in kept)
+    counter.clear()
+    counter.update(dict(kept))
+    counter[OTHERS] = others
+
+
 def _merge_counter(target, source):
     for value, count in source.items():
         _count(target, value, count)
@@ -159,40 +199,89 @@ def _merge_counter(target, source):
 
 class Group:
     """The lines of one template from one program: how many, when, where,
-    and the values of each placeholder."""
+    and the values of each placeholder.  Lines are counted in batches (their
+    stamps, hosts and values wait in short lists, counted in C by Counter),
+    so call flush() before reading first, last, hosts or values directly."""
 
     __slots__ = ("program", "skeleton", "kinds", "count", "first", "last", "first_index",
-                 "hosts", "values", "template")
+                 "hosts", "values", "template", "_stamps", "_hosts", "_rows")
 
     def __init__(self, program, skeleton, kinds):
         self.program = program
         self.skeleton = skeleton  # tuple of token shapes
         self.kinds = kinds  # {position: kind} of the placeholders
         self.count = 0
-        self.first = self.last = self.first_index = None  # first, last: (time_key, stamp)
+        self.first = self.last = None  # (time_key, stamp)
+        self.first_index = None
         self.hosts = Counter()
         self.values = {position: Counter() for position in kinds}
         self.template = None  # set by TemplateMiner.groups()
+        self._stamps, self._hosts, self._rows = [], [], []
 
-    def add_line(self, index, stamp, host, values):
+    def add_line(self, index, stamp, host, row):
+        """row: the values of the placeholders, in position order."""
         self.count += 1
-        key = time_key(stamp)
         if self.first_index is None:
             self.first_index = index
-        if self.first is None or key < self.first[0]:
-            self.first = (key, stamp)
-        if self.last is None or key >= self.last[0]:
-            self.last = (key, stamp)
+        if stamp is not None:
+            self._stamps.append(stamp)
         if host is not None:
-            _count(self.hosts, host)
-        for position, value in values:
-            _count(self.values[position], value)
+            self._hosts.append(host)
+        self._rows.append(row)
+        if len(self._rows) >= BATCH:
+            self.flush()
+
+    def add_lines(self, first_index, stamps, hosts, rows):
+        """add_line() for many lines at once (stamps and hosts may hold b"")."""
+        self.count += len(rows)
+        if self.first_index is None:
+            self.first_index = first_index
+        self._stamps.extend(stamps)
+        self._hosts.extend(hosts)
+        self._rows.extend(rows)
+        if len(self._rows) >= BATCH:
+            self.flush()
+
+    def flush(self):
+        """Count the lines waiting, and bound the counters."""
+        stamps = self._stamps
+        if b"" in stamps:
+            stamps = [stamp for stamp in stamps if stamp]
+        if stamps:
+            if len({stamp[:3] for stamp in stamps}) == 1:  # one month (or RFC 3339 only)
+                earliest, latest = min(stamps), max(stamps)
+            else:
+                earliest, latest = min(stamps, key=time_key), max(stamps, key=time_key)
+            for stamp in (earliest, latest):
+                key = time_key(stamp)
+                if self.first is None or key < self.first[0]:
+                    self.first = (key, stamp)
+                if self.last is None or key >= self.last[0]:
+                    self.last = (key, stamp)
+            self._stamps = []
+        if self._hosts:
+            self.hosts.update(self._hosts)
+            self.hosts.pop(b"", None)
+            self._hosts = []
+        if self._rows:
+            for position, column in zip(sorted(self.values), zip(*self._rows)):
+                self.values[position].update(column)
+            self._rows = []
+        for counter in (self.hosts, *self.values.values()):
+            if len(counter) > MAX_VALUES:
+                _bound(counter)
 
     def absorb(self, other):
+        self.flush()
+        other.flush()
         self.count += other.count
         self.first_index = min(self.first_index, other.first_index)
-        self.first = min(self.first, other.first, key=lambda pair: pair[0])
-        self.last = max(self.last, other.last, key=lambda pair: pair[0])
+        for pair in (other.first, other.last):
+            if pair is not None:
+                if self.first is None or pair[0] < self.first[0]:
+                    self.first = pair
+                if self.last is None or pair[0] >= self.last[0]:
+                    self.last = pair
         _merge_counter(self.hosts, other.hosts)
         for position, counter in other.values.items():
             _merge_counter(self.values[position], counter)
@@ -200,14 +289,17 @@ class Group:
     @property
     def first_time(self):
         """The earliest time stamp (bytes) of its lines, None if they have none."""
-        return self.first[1]
+        self.flush()
+        return self.first[1] if self.first else None
 
     @property
     def last_time(self):
-        return self.last[1]
+        self.flush()
+        return self.last[1] if self.last else None
 
     def slots(self):
         """The placeholders in template order, each with this group's values."""
+        self.flush()
         shown = self.template or self
         return [Slot(shown.kinds[position], shown.skeleton[position], self.values[position])
                 for position in sorted(shown.kinds)]
@@ -247,6 +339,7 @@ class TemplateMiner:
         self._unfolded = set()  # skeletons nothing learned folds (cleared by fold())
         self._templates = {}  # skeleton -> Template, made by groups()
         self._lines = 0
+        self._known = {}  # message without digits -> masked, see _masked()
 
     def _mask(self, message):
         cache = self._tokens
@@ -276,11 +369,52 @@ class TemplateMiner:
                 values.append((position, value))
         return tuple(shapes), kinds, values, tokens
 
+    def _masked(self, message):
+        """_mask(), through a cache keyed by the message without its digits
+        and hexadecimal letters: lines that differ only in numbers and ids
+        (most of a log) share an entry, and once a skeleton was seen a few
+        times an extractor (a regular expression of the skeleton) reads their
+        values in one call.  A line no extractor matches takes the slow path,
+        so the cache never changes a result.  tokens is None when the cache
+        answered."""
+        key = message.translate(None, _KEY_DROPS)
+        candidates = self._known.get(key)
+        if candidates is not None:
+            for candidate in candidates:
+                extractor = candidate[3]
+                if extractor is not None:
+                    match = extractor.fullmatch(message)
+                    if match is not None:
+                        return candidate[0], candidate[1], match.groups(), None
+        skeleton, kinds, values, tokens = self._mask(message)
+        values = tuple(value for _, value in values)
+        if candidates is None:
+            if len(self._known) >= _KNOWN_SIZE:
+                self._known.clear()
+            candidates = self._known[key] = []
+        for candidate in candidates:
+            if candidate[0] == skeleton:
+                candidate[5] += 1
+                if candidate[5] == _EXTRACT_AFTER:
+                    candidate[3] = _extractor(candidate[4], skeleton, kinds)
+                    candidate[4] = None
+                break
+        else:
+            if len(candidates) < _CANDIDATES:
+                candidates.append([skeleton, kinds, None, None, tokens, 1])
+        return skeleton, kinds, values, tokens
+
     def skeleton_of(self, message):
-        """(skeleton, kinds, values) of a message, with what the miner has
-        learned so far applied; values: (position, value) pairs."""
+        """(skeleton, kinds, row) of a message, with what the miner has
+        learned so far applied; row: the placeholders' values in position
+        order."""
+        skeleton, kinds, row, tokens = self._masked(message)
+        if not self._redirect and not self._wild:
+            return skeleton, kinds, row
         skeleton, kinds, values, tokens = self._mask(message)
         target = self._redirect.get(skeleton)
+        while target is not None and target[0] in self._redirect:  # folded again since
+            target = self._redirect[target[0]]
         if target is None and self._wild and skeleton not in self._unfolded:
             target = self._learned(skeleton, kinds)
             if target is None:
@@ -289,7 +423,7 @@ class TemplateMiner:
             new_skeleton, new_kinds = target
             values = _values_for(tokens, kinds, new_kinds, values, new_skeleton)
             skeleton, kinds = new_skeleton, new_kinds
-        return skeleton, kinds, values
+        return skeleton, kinds, tuple(value for _, value in sorted(values))
 
     def _learned(self, skeleton, kinds):
         """Fold a new skeleton into a template learned before, if it differs
@@ -327,7 +461,7 @@ class TemplateMiner:
                     # memory bound: the rest of this program's new ones are
                     # counted together, each message a value of <*>.
                     skeleton, kinds = OVERFLOW, {0: "*"}
-                    values = [(0, header.message)]
+                    values = (header.message,)
                     key = (header.program, skeleton)
                 else:
                     return self.add(header)
@@ -338,9 +472,55 @@ class TemplateMiner:
         self._lines += 1
         return group
 
+    def add_block(self, text):
+        """Count the lines of a block (lines joined by newlines).  Lines are
+        sorted into buckets by program and cache key, and each bucket whose
+        skeleton has an extractor is read by one findall() over its messages
+        and counted in bulk: the per-line work left in Python is small."""
+        buckets = {}
+        index = self._lines
+        for stamp, host, program, pid, message in syslogline.parse_block(text):
+            key = (program, message.translate(None, _KEY_DROPS))
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = bucket = (index, [], [], [])
+            bucket[1].append(stamp)
+            bucket[2].append(host)
+            bucket[3].append(message)
+            index += 1
+        for (program, key), (first, stamps, hosts, messages) in buckets.items():
+            candidate = None
+            if not self._redirect and not self._wild:
+                for known in self._known.get(key, ()):
+                    if known[3] is not None:
+                        candidate = known
+                        break
+            if candidate is not None and len(messages) > 1:
+                rows = candidate[3].findall(b"\n".join(messages))
+                if len(rows) == len(messages):
+                    if candidate[3].groups == 1:
+                        rows = [(value,) for value in rows]
+                    elif candidate[3].groups == 0:
+                        rows = [()] * len(rows)
+                    self._group(program, candidate[0], candidate[1]).add_lines(
+                        first, stamps, hosts, rows)
+                    continue
+            for offset, (stamp, host, message) in enumerate(zip(stamps, hosts, messages)):
+                self._lines = first + offset
+                self.add(syslogline.Header(stamp or None, host or None, program, None, message))
+        self._lines = index
+
+    def _group(self, program, skeleton, kinds):
+        group = self._groups.get((program, skeleton))
+        if group is None:
+            group = self._groups[(program, skeleton)] = Group(program, skeleton, kinds)
+        return group
+
     def fold(self):
         """Fold skeletons that differ only at a word position showing enough
         values (see the module's docstring), until nothing more folds."""
+        for group in self._groups.values():
+            group.flush()
         while True:
             families = {}
             for (program, skeleton), group in self._groups.items():
@@ -406,11 +586,6 @@ class TemplateMiner:
             kinds[position] = kind
             self._move(key, group, probe[:position] + (shape,) + probe[position + 1:], kinds)
 
-    def _retarget(self, old, skeleton, kinds):
-        for source, target in self._redirect.items():
-            if target[0] == old:
-                self._redirect[source] = (skeleton, kinds)
-
     def _apply_wild(self):
         """Fold groups whose skeleton has a position another program showed varies."""
         moved = False
@@ -442,6 +617,8 @@ class TemplateMiner:
                 if position in group.kinds:
                     continue
                 prefix, core, suffix = _split_token(token)
+                if core.endswith(b"=") and core.find(b"=") == len(core) - 1:
+                    prefix, core = prefix + core, b""  # `key=`
                 if core or not (prefix or suffix):
                     continue
                 probe = skeleton[:position] + (None,) + skeleton[position + 1:]
@@ -464,7 +641,6 @@ class TemplateMiner:
             if group.kinds.get(position) != kind:
                 group.values[position] = _folded_values(group, position, skeleton[position], kind)
         self._redirect[group.skeleton] = (skeleton, kinds)
-        self._retarget(group.skeleton, skeleton, kinds)
         group.skeleton, group.kinds = skeleton, kinds
         existing = self._groups.get((key[0], skeleton))
         if existing is None:
@@ -484,7 +660,7 @@ class TemplateMiner:
         for group in self._groups.values():
             group.template = self._templates[group.skeleton]
         return sorted(self._groups.values(),
-                      key=lambda group: (group.first[0], group.first_index))
+                      key=lambda group: (group.first[0] if group.first else (2,), group.first_index))
 
     def template_of(self, message):
         """The Template a message falls in, with what the miner learned (after
@@ -513,6 +689,31 @@ def _template(skeleton, groups):
 def _address_kind(value):
     match = _TYPED.fullmatch(value)
     return match.lastgroup if match is not None and match.lastgroup in _ADDRESS_KINDS else "ADDR"
+
+
+def _extractor(tokens, skeleton, kinds):
+    """A regular expression that matches the messages of this skeleton and
+    captures the value of each placeholder, in position order."""
+    parts = []
+    for position, token in enumerate(tokens):
+        kind = kinds.get(position)
+        shape = skeleton[position]
+        if kind is None:
+            parts.append(re.escape(token))
+        elif kind == "MIXED":
+            pieces = re.split(rb"(<NUM>|<HEX>)", shape)
+            parts.append(b"(" + b"".join(b"[0-9]+" if piece == b"<NUM>" else b"[0-9a-fA-F]+"
+                                         if piece == b"<HEX>" else re.escape(piece)
+                                         for piece in pieces) + b")")
+        else:
+            prefix, suffix = shape.split(placeholder(kind), 1)
+            pattern = _TYPE_PATTERNS[kind]
+            if kind == "ADDR":  # the sample's kind of address (the key pins it)
+                pattern = _IPV4 if _IPV4_ONLY.fullmatch(token, len(prefix), len(token) - len(suffix)) \
+                    else pattern
+            parts.append(re.escape(prefix) + b"(" + pattern + b")" + re.escape(suffix))
+    # One line at a time (fullmatch) or all lines of a block (findall).
+    return re.compile(rb"^[ \t\r\x0b\x0c]*" + _BLANKS.join(parts) + rb"[ \t\r\x0b\x0c]*$", re.M)
 
 
 def _folded_values(group, position, shape, kind):
