@@ -32,7 +32,7 @@ from .rules import SYSLOG_PREFIX, Rule, RuleError, RuleTree
 from .ruletext import anchoring_problem, ere_escape_bytes, trailing_whitespace_problem
 from .subcommand import checker_flags, checker_parser, exit_status
 from .syslogline import parse
-from .templates import OTHERS, PLACEHOLDER, TemplateMiner
+from .templates import OTHERS, PLACEHOLDER, TemplateMiner, mask_token
 
 # A typed value seen in fewer lines than this is not trusted to be a constant:
 # it is written as its shape, not literally.
@@ -225,6 +225,50 @@ def _separators(messages, tokens):
 
 # --- Checking a rule -------------------------------------------------------
 
+# Words at the start of a message that make it the same kind of message as a
+# must-report line of the same program ("Failed to start", "Accepted password
+# for").
+RESEMBLING_WORDS = 3
+_NAME_LIKE = re.compile(rb"[0-9._/@:-]")
+
+
+def _masked(message):
+    return tuple(mask_token(token)[0] for token in message.split())
+
+
+def must_report_kinds(lines):
+    """What resembles(), below, compares a group with: (program, masked
+    words) of each must-report line."""
+    kinds = []
+    for line in lines:
+        header = parse(line)
+        if header.stamp is not None:
+            kinds.append((header.program, _masked(header.message), line))
+    return kinds
+
+
+def resembles(program, message, kinds):
+    """The must-report line whose kind of message `message` of `program` is,
+    or None.  The corpus holds one line of each kind; a rule that lists the
+    unit, device or user seen (`cron.service: Failed with result ...`) would
+    not match it, yet it hides the same event of that unit for good.  Same
+    program, and the same first words, or the same words but one name (a
+    word with a digit or `._/@:-`: a unit, a device; `Failed` and `Accepted`
+    are different words, not names)."""
+    words = _masked(message)
+    for kind_program, kind_words, line in kinds:
+        if kind_program != program:
+            continue
+        if len(words) >= RESEMBLING_WORDS and words[:RESEMBLING_WORDS] == kind_words[:RESEMBLING_WORDS]:
+            return line
+        if len(words) == len(kind_words):
+            differ = [(a, b) for a, b in zip(words, kind_words) if a != b]
+            if len(differ) <= 1 and all(_NAME_LIKE.search(a) and _NAME_LIKE.search(b)
+                                        for a, b in differ):
+                return line
+    return None
+
+
 def root_probes(group, line):
     """`line` (one of the group's) with each of its name placeholders (a user
     name, a varying word) set to `root`: the line a rule must not hide even
@@ -315,7 +359,9 @@ def suggest(lines, flagged=(), must_report_files=(), min_count=DEFAULT_MIN_COUNT
     for line, header in kept:
         skeleton = miner.skeleton_of(header.message)[0]
         members.setdefault((header.program, skeleton), []).append(line)
-    forbidden = [("must-report corpus", line) for line in load_must_report(must_report_files)]
+    must_report = load_must_report(must_report_files)
+    kinds = must_report_kinds(must_report)
+    forbidden = [("must-report corpus", line) for line in must_report]
     forbidden += [("flagged by a cracking or violations rule", line) for line in flagged]
     suggestions = []
     for group in groups:
@@ -327,6 +373,12 @@ def suggest(lines, flagged=(), must_report_files=(), min_count=DEFAULT_MIN_COUNT
         if suggestion.count < min_count:
             continue
         problem = None
+        like = resembles(group.program, parse(group_lines[0]).message, kinds)
+        if like is not None:
+            suggestion.problem = ("its lines are the kind of message that must be reported: "
+                                  + _text(like))
+            suggestions.append(suggestion)
+            continue
         probes = [("the same line naming root", probe)
                   for probe in root_probes(group, group_lines[0])]
         for listed in (False, True):
