@@ -108,6 +108,7 @@ def test_users_must_report_file_is_honoured(tmp_path):
     assert b"copied 0 files to tape1" in done.stdout
 
 
+@pytest.mark.debian
 def test_lines_debian_flags_get_no_rule_and_no_rule_hides_them(tmp_path):
     tree = tmp_path / "tree"
     for name in ("cracking.d", "violations.d", "violations.ignore.d"):
@@ -158,6 +159,7 @@ def test_bad_input_names_the_file(tmp_path):
     assert (tree / "local-bad").read_bytes() == before
 
 
+@pytest.mark.debian
 def test_shipped_corpus_has_both_stamp_forms_and_debian_reports_it(tmp_path):
     lines = mustreport.shipped()
     assert sum(line[:1].isdigit() for line in lines) >= 20

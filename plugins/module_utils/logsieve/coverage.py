@@ -23,8 +23,9 @@ import os
 import sys
 
 from .cursor import write_atomically
-from .engine import CompiledRules, strip_line
+from .engine import CompiledRules
 from .errors import LogsieveError
+from .lines import strip_line
 from .rules import RuleTree, rule_text
 from .subcommand import checker_flags, checker_parser, exit_status
 
@@ -248,10 +249,10 @@ def main(argv, checker_settings):
 
 def _run(options, checker_settings):
     settings, _ = checker_settings(**checker_flags(options))
-    tree = RuleTree(settings["RULEDIR"], settings["REPORTLEVEL"])
+    tree = RuleTree(settings.rule_dir, settings.report_level)
     rules = ignore_rules(tree)
     CompiledRules(rules)  # a rule tree with errors: the error names the file and line
-    counts = Counts(settings["STATEDIR"])
+    counts = Counts(settings.state_dir)
     for path in options.count:
         if options.missing_ok and not os.path.lexists(path):
             continue

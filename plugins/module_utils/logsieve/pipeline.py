@@ -13,7 +13,8 @@ import mmap
 import multiprocessing
 import os
 
-from .engine import Classification
+from .engine import BlockResult, Classification
+from .lines import whole_line_blocks
 
 MAX_WORKERS = 4
 
@@ -24,6 +25,17 @@ SLOT_SIZE = 2 << 20
 
 _worker_classifier = None  # set in the parent before forking
 _worker_slots = None
+_worker_fold = None
+
+
+class Folded:
+    """A block's events folded in the worker (by `fold_events`), in place of
+    the lines: `taken` is what the events section's absorb() takes."""
+
+    __slots__ = ("taken",)
+
+    def __init__(self, taken):
+        self.taken = taken
 
 
 def _classify_in_worker(text):
@@ -31,14 +43,16 @@ def _classify_in_worker(text):
 
 
 def _classify_slot(slot, length):
-    """classify_text() on the block in `slot`; its events are written back
-    to the slot and returned as their length."""
+    """classify_text() on the block in `slot`.  Its events, the bulk of the
+    result, go back through the same slot: returns (slot, their length, the
+    BlockResult without them)."""
     start = slot * SLOT_SIZE
     with memoryview(_worker_slots) as shared:
-        count, events, event_count, strip, order, placed = \
-            _worker_classifier.classify_text(shared[start:start + length])
-        shared[start:start + len(events)] = events
-    return count, (slot, len(events)), event_count, strip, order, placed
+        result = _worker_classifier.classify_text(shared[start:start + length])
+        if _worker_fold is not None:
+            return slot, Folded(_worker_fold(result.events)), result._replace(events=b"")
+        shared[start:start + len(result.events)] = result.events
+    return slot, len(result.events), result._replace(events=b"")
 
 
 def default_workers():
@@ -49,23 +63,6 @@ def default_workers():
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
 
 
-def whole_line_blocks(chunks, newlines=False):
-    """Blocks of whole lines (joined by newlines, no final newline) from a
-    stream of byte chunks; a last line without a newline is a block too.
-    With `newlines`, every block ends in a newline, the last one included."""
-    pending = b""
-    for chunk in chunks:
-        data = pending + chunk if pending else chunk
-        end = data.rfind(b"\n")
-        if end < 0:
-            pending = data
-            continue
-        pending = data[end + 1:]
-        yield data[:end + 1] if newlines else data[:end]
-    if pending:
-        yield pending + b"\n" if newlines else pending
-
-
 def read_groups(groups):
     """The text blocks of all sources: sources sharing a base name are
     concatenated (as logcheck appends them to one file), groups in order."""
@@ -74,10 +71,13 @@ def read_groups(groups):
             itertools.chain.from_iterable(source.chunks() for source in group))
 
 
-def classify_blocks(classifier, blocks, new_section, workers=None):
+def classify_blocks(classifier, blocks, new_section, workers=None, fold_events=None):
     """Classify text blocks into a Classification whose sections are made by
-    `new_section` (the report's SortedLines)."""
-    global _worker_classifier, _worker_slots
+    `new_section` (the report's SortedLines, or GroupedSection under -u).
+    `fold_events`: a function the workers run on each block's events instead
+    of sending the lines back (the grouped report folds them there, in
+    parallel); the events section absorbs what it returns."""
+    global _worker_classifier, _worker_slots, _worker_fold
     workers = default_workers() if workers is None else workers
     result = Classification(new_section=new_section)
     in_flight = collections.deque()
@@ -87,22 +87,24 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
     free_slots = []
 
     def collect(outcome):
-        count, events, event_count, strip, order, placed = outcome
-        result.lines += count
-        if isinstance(events, tuple):  # (slot, length) in shared memory
-            slot, length = events
+        """Add a BlockResult, or _classify_slot()'s outcome."""
+        if not isinstance(outcome, BlockResult):
+            slot, length, outcome = outcome
             free_slots.append(slot)
-            events = memoryview(slots)[slot * SLOT_SIZE:slot * SLOT_SIZE + length]
-        if event_count:
-            result.events.write_text(events, event_count, strip, order)
-        result.add_placed(placed)
+            if isinstance(length, Folded):
+                result.events.absorb(length.taken, outcome.event_count)
+                outcome = outcome._replace(event_count=0)
+            else:
+                events = memoryview(slots)[slot * SLOT_SIZE:slot * SLOT_SIZE + length]
+                outcome = outcome._replace(events=events)
+        result.add_block(outcome)
 
     try:
         for number, text in enumerate(blocks):
             if workers > 1 and pool is None and number == 1:
                 slots = mmap.mmap(-1, window * SLOT_SIZE)  # shared with the children
                 free_slots.extend(range(window))
-                _worker_classifier, _worker_slots = classifier, slots
+                _worker_classifier, _worker_slots, _worker_fold = classifier, slots, fold_events
                 pool = multiprocessing.get_context("fork").Pool(workers)
                 # The first block was classified here; go on in the workers.
             if pool is None:
@@ -125,7 +127,7 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
         if pool is not None:
             pool.terminate()
             pool.join()
-        _worker_classifier = _worker_slots = None
+        _worker_classifier = _worker_slots = _worker_fold = None
         if slots is not None:
             slots.close()
     return result.finish()

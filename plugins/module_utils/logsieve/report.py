@@ -16,8 +16,7 @@ import os
 import subprocess
 import tempfile
 
-from .engine import TRAILING_WHITESPACE, has_trailing_whitespace, sort_order
-from .pipeline import whole_line_blocks
+from .lines import has_trailing_whitespace, sort_order, stripped_blocks, whole_line_blocks
 from .errors import LogsieveError
 
 SORT_BUFFER = "16M"  # sort(1) spills to temporary files beyond this
@@ -72,7 +71,7 @@ class SortedLines:
     def write_text(self, text, count, strip, order):
         """Add `count` lines given as one bytes-like object joined by
         newlines; `strip`: whether some of them end in white space; `order`:
-        their engine.sort_order()."""
+        their lines.sort_order()."""
         first_key, last_key, in_order = order
         if self._process is None:
             if self.unique or not in_order or (self._last_key is not None
@@ -144,15 +143,6 @@ def _copy_file(source, pipe, size):
         offset += sent
 
 
-def stripped_blocks(blocks):
-    """Blocks with trailing white space removed from every line."""
-    for block in blocks:
-        if has_trailing_whitespace(block[:-1]):
-            block = b"\n".join(line.rstrip(TRAILING_WHITESPACE)
-                               for line in block[:-1].split(b"\n")) + b"\n"
-        yield block
-
-
 def section_header(title):
     """A section title and logcheck's alternating =-=- underline."""
     underline = "".join("=" if position % 2 == 0 else "-" for position in range(len(title)))
@@ -163,12 +153,6 @@ def report_blocks(lines):
     """A section's lines (SortedLines) in report order, as blocks of whole
     lines ending in newlines, trailing white space stripped as logcheck does."""
     return stripped_blocks(lines.blocks()) if lines.needs_strip else lines.blocks()
-
-
-def report_lines(lines):
-    """A section's lines in report order, each as the text report prints it."""
-    for block in report_blocks(lines):
-        yield from block[:-1].split(b"\n")
 
 
 def write_section(out, title, lines):

@@ -24,10 +24,11 @@ import itertools
 import re
 import sys
 
-from .engine import Classifier, CompiledRules, strip_line
+from .engine import Classifier, CompiledRules
 from .errors import LogsieveError
+from .lines import strip_line, whole_line_blocks
 from .mustreport import load as load_must_report
-from .pipeline import read_groups, whole_line_blocks
+from .pipeline import read_groups
 from .rules import SYSLOG_PREFIX, Rule, RuleError, RuleTree
 from .ruletext import anchoring_problem, ere_escape_bytes, trailing_whitespace_problem
 from .subcommand import checker_flags, checker_parser, exit_status
@@ -324,11 +325,11 @@ def unexplained_lines(classifier, blocks):
     flagged = []
     read = 0
     for text in blocks:
-        count, events, event_count, _, _, placed = classifier.classify_text(text)
-        read += count
-        if event_count:
-            unknown.extend(bytes(events).split(b"\n"))
-        for line, attack_names, violation_names, _ in placed:
+        result = classifier.classify_text(text)
+        read += result.lines
+        if result.event_count:
+            unknown.extend(bytes(result.events).split(b"\n"))
+        for line, attack_names, violation_names, _ in result.placed:
             if attack_names or violation_names:
                 flagged.append(strip_line(line))
             else:
@@ -505,7 +506,7 @@ def _run(options, checker_settings, collect_sources, stdin, stdout):
         load_must_report([path])  # a clear error before any work
     # test: the cursors are read, never moved.
     settings, checker_options = checker_settings(**checker_flags(options), test=True)
-    classifier = Classifier(RuleTree(settings["RULEDIR"], settings["REPORTLEVEL"]))
+    classifier = Classifier(RuleTree(settings.rule_dir, settings.report_level))
     if options.logfiles:
         blocks = itertools.chain.from_iterable(
             _file_blocks(path, stdin) for path in options.logfiles)

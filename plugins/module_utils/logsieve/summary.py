@@ -31,8 +31,53 @@ def group_lines(lines):
     return miner
 
 
+class GroupedSection:
+    """A report section under -u: its lines are folded as they arrive, by
+    the pipeline's workers (absorb) or here, and never kept."""
+
+    def __init__(self):
+        self.miner = TemplateMiner()
+        self.count = 0
+
+    def __len__(self):
+        return self.count
+
+    def extend(self, lines):
+        if lines:
+            self.miner.add_block(b"\n".join(lines))
+            self.count += len(lines)
+
+    def write_text(self, text, count, strip, order):
+        """As SortedLines.write_text (white space and order do not matter here)."""
+        self.miner.add_block(bytes(text))
+        self.count += count
+
+    def absorb(self, taken, count):
+        self.miner.absorb(taken)
+        self.count += count
+
+    def close(self):
+        pass
+
+
+_worker_miner = None
+
+
+def fold_block(text):
+    """In a pipeline worker: fold one block's lines (a bytes-like object);
+    what GroupedSection.absorb() takes.  The worker's miner keeps its caches
+    from block to block."""
+    global _worker_miner
+    if _worker_miner is None:
+        _worker_miner = TemplateMiner()
+    return _worker_miner.take_block(bytes(text))
+
+
 def group_section(lines):
-    """The Groups of a section (SortedLines), in the order of their first time."""
+    """The Groups of a section (SortedLines or GroupedSection), in the order
+    of their first time."""
+    if isinstance(lines, GroupedSection):
+        return lines.miner.groups()
     miner = TemplateMiner()
     for block in report_blocks(lines):
         miner.add_block(block)

@@ -40,12 +40,10 @@ def parse(line):
 
 def parse_block(text):
     """(stamp, host, program, pid, message) of every line of a block (lines
-    joined by newlines, a final newline or not), b"" for missing fields except
-    program, which is then None."""
+    joined by newlines, a final newline or not), b"" for missing fields."""
     if text.endswith(b"\n"):
         text = text[:-1]
-    return [(stamp, host, program or None, pid, message)
-            for stamp, host, program, pid, message in _LINES.findall(text)]
+    return _LINES.findall(text)
 
 
 def time_key(stamp):

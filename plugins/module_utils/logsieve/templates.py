@@ -29,6 +29,8 @@ apart.  Lines are not kept: a group holds its counts, first and last time,
 hosts, and each placeholder's values with their counts (bounded).
 """
 
+import itertools
+import operator
 import re
 from collections import Counter
 
@@ -42,6 +44,7 @@ PLACEHOLDER = re.compile(rb"<([A-Z*]+)>")
 # counted together under OTHERS (the top values are what a reader acts on;
 # a value first seen after a pruning counts from there).
 MAX_VALUES = 1000
+SLACK = 4
 BATCH = 4096
 OTHERS = b"<others>"
 # Distinct values a word position needs to become a placeholder.
@@ -104,6 +107,7 @@ _HOST = re.compile(rb"(?=[^.]*[A-Za-z])[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.?")
 _TOKEN_CACHE_SIZE = 100000
 _KNOWN_SIZE = 5000
 _KEY_DROPS = b"0123456789abcdefABCDEF"
+_TRANSLATE = operator.methodcaller("translate", None, _KEY_DROPS)
 _CANDIDATES = 8  # skeletons per key
 _EXTRACT_AFTER = 3  # lines of a skeleton before it gets an extractor
 _BLANKS = rb"[ \t\r\x0b\x0c]+"  # within one line
@@ -192,9 +196,20 @@ def _bound(counter):
     counter[OTHERS] = others
 
 
+def _portable(counter):
+    """A counter as (values seen once, Counter of the others): most values of
+    a block are seen once, and a list of them is counted in C on arrival."""
+    multi = Counter({value: count for value, count in counter.items() if count > 1})
+    return [value for value, count in counter.items() if count == 1], multi
+
+
 def _merge_counter(target, source):
-    for value, count in source.items():
-        _count(target, value, count)
+    if isinstance(source, tuple):  # _portable()
+        singles, source = source
+        target.update(singles)
+    target.update(source)
+    if len(target) > SLACK * MAX_VALUES:
+        _bound(target)
 
 
 class Group:
@@ -242,8 +257,9 @@ class Group:
         if len(self._rows) >= BATCH:
             self.flush()
 
-    def flush(self):
-        """Count the lines waiting, and bound the counters."""
+    def flush(self, final=False):
+        """Count the lines waiting, and bound the counters (to SLACK times
+        their bound until the `final` flush: bounding costs a sort)."""
         stamps = self._stamps
         if b"" in stamps:
             stamps = [stamp for stamp in stamps if stamp]
@@ -268,14 +284,16 @@ class Group:
                 self.values[position].update(column)
             self._rows = []
         for counter in (self.hosts, *self.values.values()):
-            if len(counter) > MAX_VALUES:
+            if len(counter) > (MAX_VALUES if final else SLACK * MAX_VALUES):
                 _bound(counter)
 
     def absorb(self, other):
         self.flush()
-        other.flush()
+        if not isinstance(other.hosts, tuple):  # not from take_block(): flushed there
+            other.flush()
         self.count += other.count
-        self.first_index = min(self.first_index, other.first_index)
+        self.first_index = other.first_index if self.first_index is None \
+            else min(self.first_index, other.first_index)
         for pair in (other.first, other.last):
             if pair is not None:
                 if self.first is None or pair[0] < self.first[0]:
@@ -377,7 +395,7 @@ class TemplateMiner:
         values in one call.  A line no extractor matches takes the slow path,
         so the cache never changes a result.  tokens is None when the cache
         answered."""
-        key = message.translate(None, _KEY_DROPS)
+        key = _TRANSLATE(message)
         candidates = self._known.get(key)
         if candidates is not None:
             for candidate in candidates:
@@ -476,39 +494,74 @@ class TemplateMiner:
         """Count the lines of a block (lines joined by newlines).  Lines are
         sorted into buckets by program and cache key, and each bucket whose
         skeleton has an extractor is read by one findall() over its messages
-        and counted in bulk: the per-line work left in Python is small."""
-        buckets = {}
-        index = self._lines
-        for stamp, host, program, pid, message in syslogline.parse_block(text):
-            key = (program, message.translate(None, _KEY_DROPS))
-            bucket = buckets.get(key)
-            if bucket is None:
-                buckets[key] = bucket = (index, [], [], [])
-            bucket[1].append(stamp)
-            bucket[2].append(host)
-            bucket[3].append(message)
-            index += 1
-        for (program, key), (first, stamps, hosts, messages) in buckets.items():
-            candidate = None
-            if not self._redirect and not self._wild:
-                for known in self._known.get(key, ()):
-                    if known[3] is not None:
-                        candidate = known
-                        break
-            if candidate is not None and len(messages) > 1:
-                rows = candidate[3].findall(b"\n".join(messages))
-                if len(rows) == len(messages):
-                    if candidate[3].groups == 1:
-                        rows = [(value,) for value in rows]
-                    elif candidate[3].groups == 0:
-                        rows = [()] * len(rows)
-                    self._group(program, candidate[0], candidate[1]).add_lines(
-                        first, stamps, hosts, rows)
+        and counted in bulk: the per-line work is done in C (parsing, keys,
+        the sort into buckets, the counting)."""
+        rows = syslogline.parse_block(text)
+        stamps, hosts, programs, _, messages = zip(*rows)
+        keys = list(map(_TRANSLATE, messages))
+        buckets = list(map(b"\n".join, zip(programs, keys)))  # no line holds a newline
+        order = sorted(range(len(rows)), key=buckets.__getitem__)
+        for _, members in itertools.groupby(order, key=buckets.__getitem__):
+            members = list(members)
+            first = members[0]
+            program = programs[first] or None
+            if len(members) > 1:
+                pick = operator.itemgetter(*members)
+                if self._bulk(program, keys[first], self._lines + first, pick(stamps),
+                              pick(hosts), pick(messages)):
                     continue
-            for offset, (stamp, host, message) in enumerate(zip(stamps, hosts, messages)):
-                self._lines = first + offset
-                self.add(syslogline.Header(stamp or None, host or None, program, None, message))
-        self._lines = index
+            for member in members:
+                index, self._lines = self._lines, self._lines + member
+                self.add(syslogline.Header(stamps[member] or None, hosts[member] or None,
+                                           program, None, messages[member]))
+                self._lines = index
+        self._lines += len(rows)
+
+    def _bulk(self, program, key, first, stamps, hosts, messages):
+        """Count a bucket's lines through its skeleton's extractor, if it has
+        one and it reads every line; whether it did."""
+        if self._redirect or self._wild:
+            return False
+        for candidate in self._known.get(key, ()):
+            extractor = candidate[3]
+            if extractor is not None:
+                rows = extractor.findall(b"\n".join(messages))
+                if len(rows) != len(messages):
+                    return False
+                if extractor.groups == 1:
+                    rows = [(value,) for value in rows]
+                elif extractor.groups == 0:
+                    rows = [()] * len(rows)
+                self._group(program, candidate[0], candidate[1]).add_lines(
+                    first, stamps, hosts, rows)
+                return True
+        return False
+
+    def take_block(self, text):
+        """add_block(), then hand over the groups it made: (lines, groups)
+        for absorb() in another miner (the pipeline's workers fold their
+        blocks; the caches stay here, warm for the next block)."""
+        self._groups, self._lines = {}, 0
+        self.add_block(text)
+        for group in self._groups.values():
+            group.flush()
+            group.hosts = _portable(group.hosts)
+            group.values = {position: _portable(counter)
+                            for position, counter in group.values.items()}
+        taken, self._groups = self._groups, {}
+        return self._lines, taken
+
+    def absorb(self, taken):
+        """Count the groups take_block() handed over, as lines after those
+        counted so far."""
+        lines, groups = taken
+        for key, group in groups.items():
+            group.first_index += self._lines
+            existing = self._groups.get(key)
+            if existing is None:
+                existing = self._groups[key] = Group(group.program, group.skeleton, group.kinds)
+            existing.absorb(group)
+        self._lines += lines
 
     def _group(self, program, skeleton, kinds):
         group = self._groups.get((program, skeleton))
@@ -653,6 +706,8 @@ class TemplateMiner:
         `template` is set."""
         self.fold()
         by_skeleton = {}
+        for group in self._groups.values():
+            group.flush(final=True)
         for group in self._groups.values():
             by_skeleton.setdefault(group.skeleton, []).append(group)
         self._templates = {skeleton: _template(skeleton, members)
