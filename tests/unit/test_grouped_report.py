@@ -2,6 +2,9 @@
 real command on real files."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -94,3 +97,31 @@ def test_unknown_format_is_refused(grouped):
     conf.write_text(conf.read_text() + "REPORT_FORMAT=xml\n")
     completed = logsieve(*grouped["base"], "-t", "-l", str(grouped["log"]))
     assert completed.returncode == 1 and b"REPORT_FORMAT" in completed.stderr
+
+
+def test_workers_fold_as_one_process_does(setup):
+    # Several 1 MiB blocks: the workers fold all but the first; fewer
+    # distinct values than the counters' bound, so every count is exact.
+    lines = []
+    for number in range(30000):
+        user = [b"root", b"admin", b"test", b"oracle", b"pi"][number % 5]
+        lines.append(b"Nov 21 %02d:%02d:%02d web%d sshd[%d]: Failed password for %s from "
+                     b"203.0.113.%d port %d ssh2" % (number // 3600 % 24, number // 60 % 60,
+                                                      number % 60, number % 3, 100 + number % 900,
+                                                      user, number % 200, 1024 + number % 700))
+        if number % 7 == 0:
+            lines.append(b"Nov 21 10:00:00 db kernel: [%d.%d] eth%d: link up" % (number, number % 9,
+                                                                               number % 2))
+    setup["log"].write_bytes(b"\n".join(lines) + b"\n")
+    assert setup["log"].stat().st_size > 2 << 20
+    command = [*setup["base"], "-t", "-l", str(setup["log"]), "-u"]
+    reports = []
+    for workers in ("1", "2"):
+        completed = subprocess.run([sys.executable, "-m", "logsieve.cli", "--allow-root", *command],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=dict(os.environ, LOGSIEVE_WORKERS=workers), check=False)
+        assert completed.returncode == 0, completed.stderr
+        reports.append(completed.stdout)
+    assert reports[0] == reports[1]
+    assert b"  30000  sshd: Failed password for <*> from <IP> port <NUM> ssh<NUM>\n" in reports[0]
+    assert b"<*> admin (6000), oracle (6000), pi (6000), root (6000), test (6000)\n" in reports[0]

@@ -211,3 +211,34 @@ def test_blocks_and_single_lines_group_alike():
     by_block.add_block(b"\n".join(lines[:123]) + b"\n")
     by_block.add_block(b"\n".join(lines[123:]))
     assert described(by_block) == described(by_line)
+
+
+@pytest.mark.parametrize("token", [b"ls.1.gz", b"java.1.gz", b"app.conf.bak", b"nginx.conf.tmp"])
+def test_file_names_are_not_host_names(token):
+    assert mask_token(token)[1] != "ADDR"
+    assert mask_token(b"biblioteka.wsi.edu.pl")[1] == "ADDR"  # .pl: Poland, not Perl
+
+
+def test_groups_handed_over_by_workers_stay_bounded(monkeypatch):
+    monkeypatch.setattr(templates, "MAX_SKELETONS", 40)
+    worker, report = TemplateMiner(), TemplateMiner()
+    for number in range(200):  # 200 messages, two words vary at once: nothing folds
+        word = bytes([97 + number % 26]) * (1 + number // 26)
+        report.absorb(worker.take_block(b"Nov 21 07:00:00 h app[1]: message %s here %s"
+                                        % (word, word)))
+        assert len(report._groups) <= 40 + 1  # and the overflow group
+    groups = report.groups()
+    assert sum(group.count for group in groups) == 200
+    (overflow,) = [group for group in groups if group.template.text == b"<*>"]
+    assert overflow.count > 100 and len(overflow.slots()[0].values) == overflow.count
+
+
+def test_groups_handed_over_after_a_fold_fold_too(monkeypatch):
+    monkeypatch.setattr(templates, "MAX_SKELETONS", 40)
+    worker, report = TemplateMiner(), TemplateMiner()
+    for number in range(200):  # one varying word: folded, never overflowing
+        word = bytes([97 + number % 26]) * (1 + number // 26)
+        report.absorb(worker.take_block(b"Nov 21 07:00:00 h app[1]: message %s here" % word))
+    (group,) = report.groups()
+    assert group.template.text == b"message <*> here" and group.count == 200
+    assert len(group.slots()[0].values) == 200

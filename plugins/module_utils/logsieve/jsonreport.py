@@ -13,6 +13,7 @@ import tempfile
 from .report import report_blocks
 from .summary import group_lines, group_section
 from .syslogline import iso_time, parse
+from .templates import most_frequent
 
 TOP_VALUES = 10
 
@@ -36,7 +37,7 @@ def group_object(title, group):
     return {"section": title, "template": text(group.template.text),
             "program": text(group.program), "count": group.count,
             "first": iso_time(group.first_time), "last": iso_time(group.last_time),
-            "hosts": {text(host): count for host, count in group.hosts.most_common()},
+            "hosts": {text(host): count for host, count in most_frequent(group.hosts)},
             "placeholders": _slots(group)}
 
 

@@ -14,7 +14,7 @@ from collections import Counter
 
 from .report import report_blocks, section_header
 from .syslogline import parse
-from .templates import OTHERS, TemplateMiner
+from .templates import OTHERS, Slot, TemplateMiner, most_frequent, split_token
 
 TOP_VALUES = 5
 TOP_HOSTS = 5
@@ -86,7 +86,7 @@ def group_section(lines):
 
 def _counted(counter, top):
     """`value (count), ...` for the most frequent values, and how many more."""
-    shown = [(value, count) for value, count in counter.most_common(top + 1)
+    shown = [(value, count) for value, count in most_frequent(counter, top + 1)
              if value != OTHERS][:top]
     text = b", ".join(b"%s (%d)" % (value if value else b'""', count) for value, count in shown)
     rest = len(counter) - len(shown) - (OTHERS in counter)
@@ -112,6 +112,8 @@ def format_group(group):
     text.append(INDENT + when + b"\n")
     constant = []
     for slot in group.slots():
+        if slot.kind == "MIXED":  # its values are whole tokens: show them without the
+            slot = _without_punctuation(slot)  # punctuation the template shows
         if group.count > 1 and len(slot.values) == 1 and OTHERS not in slot.values:
             constant.append(slot.shape + b" " + (next(iter(slot.values)) or b'""'))
         elif slot.values:
@@ -119,6 +121,13 @@ def format_group(group):
     if constant:
         text.append(INDENT + b"every line: " + b", ".join(constant) + b"\n")
     return b"".join(text)
+
+
+def _without_punctuation(slot):
+    values = Counter()
+    for value, count in slot.values.items():
+        values[split_token(value)[1] if value != OTHERS else value] += count
+    return Slot(slot.kind, slot.shape, values)
 
 
 def write_groups(out, title, groups):

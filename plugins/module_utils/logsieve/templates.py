@@ -86,8 +86,12 @@ _TYPES = [
     # lower and upper case letters.
     ("ID", rb"(?=[^ \n]*[0-9])(?=[^ \n]*[a-z])(?=[^ \n]*[A-Z])[A-Za-z0-9+/_-]{20,}={0,2}"),
     # A host name: a letter, two dots at least and a last label like a
-    # domain's, or one dot before a generic top-level domain.
-    ("HOST", rb"(?=[^ \n]*[A-Za-z][^ \n]*\.)(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.[a-z]{2,6}"
+    # domain's (not a file name's extension that is no country's domain),
+    # or one dot before a generic top-level domain.
+    ("HOST", rb"(?=[^ \n]*[A-Za-z][^ \n]*\.)"
+             rb"(?![^ \n]*\.(?:gz|xz|bz2|zst|zip|tar|tgz|deb|rpm|log|txt|conf|cfg|ini|json|yaml|yml|xml"
+             rb"|html|js|css|pem|crt|lock|pid|sock|bak|tmp)\.?(?![^ \n]))"
+             rb"(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.[a-z]{2,6}"
              rb"|[A-Za-z0-9_-]+\.(?:com|net|org|edu|gov|mil|int|info|biz))\.?"),
 ]
 # A host is named by address or by name, in the same place of a message: both
@@ -104,7 +108,7 @@ _HEX_RUN = re.compile(rb"0[xX][0-9a-fA-F]+|(?<![0-9A-Za-z])(?=[0-9a-fA-F]*[0-9])
 _OPENING = b"([{<'\""
 _CLOSING = b")]}>'\",;:.!?"
 _HOST = re.compile(rb"(?=[^.]*[A-Za-z])[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.?")
-_TOKEN_CACHE_SIZE = 100000
+_TOKEN_CACHE_SIZE = 20000  # per process: bounded memory with many unique tokens
 _KNOWN_SIZE = 5000
 _KEY_DROPS = b"0123456789abcdefABCDEF"
 _TRANSLATE = operator.methodcaller("translate", None, _KEY_DROPS)
@@ -121,7 +125,7 @@ def placeholder(kind):
     return b"<%s>" % kind.encode()
 
 
-def _split_token(token):
+def split_token(token):
     """(prefix, core, suffix): the punctuation around a token."""
     start, end = 0, len(token)
     while start < end and token[start] in _OPENING:
@@ -144,7 +148,7 @@ def mask_token(token):
     (shape is the token); "MIXED" for a word with digits inside, whose value
     is the whole token; otherwise the placeholder's type and the value it
     stands for.  A `key=value` or `key:value` token keeps its key."""
-    prefix, core, suffix = _split_token(token)
+    prefix, core, suffix = split_token(token)
     kind = _typed(core) if core else None
     if kind is None:
         for separator in (b"=", b":"):
@@ -175,7 +179,14 @@ class Slot:
         self.values = values if values is not None else Counter()
 
     def top(self, count=5):
-        return self.values.most_common(count)
+        return most_frequent(self.values, count)
+
+
+def most_frequent(counter, count=None):
+    """(value, count) pairs, most frequent first, ties in value order (a
+    report reads the same whatever order the lines were counted in)."""
+    pairs = sorted(counter.items(), key=lambda pair: (-pair[1], pair[0]))
+    return pairs if count is None else pairs[:count]
 
 
 def _count(counter, value, count=1):
@@ -558,8 +569,33 @@ class TemplateMiner:
         for key, group in groups.items():
             group.first_index += self._lines
             existing = self._groups.get(key)
+            if existing is None and (self._redirect or self._wild):
+                # after a fold: what was learned applies to this group too
+                target = self._redirect.get(key[1])
+                while target is not None and target[0] in self._redirect:
+                    target = self._redirect[target[0]]
+                if target is None:
+                    target = self._learned(key[1], group.kinds)
+                if target is not None:
+                    group = _unportable(group)
+                    self._groups[key] = group
+                    self._move(key, group, *target)
+                    continue
+            if existing is None and len(self._groups) >= MAX_SKELETONS:
+                self.fold()
+                if len(self._groups) >= MAX_SKELETONS // 2:
+                    group = _overflowing(group)  # see add()
+                    key = (group.program, OVERFLOW)
+                    existing = self._groups.get(key)
+                else:
+                    self._groups[key] = group = _unportable(group)
+                    target = self._learned(key[1], group.kinds)
+                    if target is not None:
+                        self._move(key, group, *target)
+                    continue
             if existing is None:
-                existing = self._groups[key] = Group(group.program, group.skeleton, group.kinds)
+                    existing = self._groups[key] = Group(group.program, group.skeleton,
+                                                         group.kinds)
             existing.absorb(group)
         self._lines += lines
 
@@ -669,7 +705,7 @@ class TemplateMiner:
             for position, token in enumerate(skeleton):
                 if position in group.kinds:
                     continue
-                prefix, core, suffix = _split_token(token)
+                prefix, core, suffix = split_token(token)
                 if core.endswith(b"=") and core.find(b"=") == len(core) - 1:
                     prefix, core = prefix + core, b""  # `key=`
                 if core or not (prefix or suffix):
@@ -769,6 +805,23 @@ def _extractor(tokens, skeleton, kinds):
             parts.append(re.escape(prefix) + b"(" + pattern + b")" + re.escape(suffix))
     # One line at a time (fullmatch) or all lines of a block (findall).
     return re.compile(rb"^[ \t\r\x0b\x0c]*" + _BLANKS.join(parts) + rb"[ \t\r\x0b\x0c]*$", re.M)
+
+
+def _unportable(group):
+    """A group handed over by take_block() with plain Counters again."""
+    copy = Group(group.program, group.skeleton, group.kinds)
+    copy.absorb(group)
+    return copy
+
+
+def _overflowing(group):
+    """A group handed over by take_block() as part of the overflow group of
+    its program: its count, times and hosts, its template as the value."""
+    overflow = Group(group.program, OVERFLOW, {0: "*"})
+    overflow.count, overflow.first, overflow.last = group.count, group.first, group.last
+    overflow.first_index, overflow.hosts = group.first_index, group.hosts
+    overflow.values[0][b" ".join(group.skeleton)] = group.count
+    return overflow
 
 
 def _folded_values(group, position, shape, kind):
