@@ -4,11 +4,14 @@ The pure logic of the module logsieve.logcheck.validate_rules, kept apart from
 Ansible so that it can be tested directly.  Matching goes through the checker's
 own engine (`CompiledRules`), so a rule means here exactly what it means when
 the checker runs; only the rule *text* is inspected here (anchors, trailing
-white space), never matched with Python's `re`.
+white space), split into its alternatives by the engine's ERE reader
+(`ere.top_level_alternatives`), never matched with Python's `re`.
 """
 
 import os
 
+from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.ere import (
+    top_level_alternatives)
 from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.levels import (
     IGNORE_LEVELS, REPORT_LEVELS)
 from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.lines import (
@@ -20,7 +23,7 @@ try:
     from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.rules import (
         RuleError, read_rule_file, rule_files, rule_text)
     from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.ruletext import (
-        anchoring_problem, top_level_alternatives, trailing_whitespace_problem)
+        anchoring_problem, trailing_whitespace_problem)
     ENGINE_IMPORT_ERROR = None
 except ImportError as error:  # google-re2 or regex missing where the module runs
     ENGINE_IMPORT_ERROR = error

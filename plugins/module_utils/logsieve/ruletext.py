@@ -8,6 +8,7 @@ inspected here, never matched with Python's `re` (see the design notes on the
 dialect).
 """
 
+from .ere import top_level_alternatives
 from .rules import rule_text as _text
 
 # Characters with a meaning in a POSIX ERE outside a bracket expression.
@@ -18,57 +19,6 @@ def ere_escape_bytes(value):
     """A value (bytes) written so that a POSIX ERE matches it literally."""
     return b"".join(b"\\" + bytes((byte,)) if chr(byte) in ERE_SPECIAL else bytes((byte,))
                     for byte in value)
-
-
-def top_level_alternatives(pattern):
-    """Split an ERE (bytes) at its top-level '|' (outside groups and bracket
-    expressions).  Returns a list of byte strings."""
-    parts = []
-    start = 0
-    depth = 0
-    index = 0
-    length = len(pattern)
-    while index < length:
-        char = pattern[index:index + 1]
-        if char == b"\\":
-            index += 2
-            continue
-        if char == b"[":
-            index = _bracket_end(pattern, index)
-            continue
-        if char == b"(":
-            depth += 1
-        elif char == b")" and depth:
-            depth -= 1
-        elif char == b"|" and depth == 0:
-            parts.append(pattern[start:index])
-            start = index + 1
-        index += 1
-    parts.append(pattern[start:])
-    return parts
-
-
-def _bracket_end(pattern, start):
-    """Index after the bracket expression starting at pattern[start] == '['
-    (POSIX rules: ']' first is literal, backslash is literal, [:name:] inside).
-    An unterminated bracket runs to the end (the engine reports the error)."""
-    index = start + 1
-    if pattern[index:index + 1] == b"^":
-        index += 1
-    if pattern[index:index + 1] == b"]":
-        index += 1
-    while index < len(pattern):
-        char = pattern[index:index + 1]
-        if char == b"[" and pattern[index + 1:index + 2] in (b":", b"=", b"."):
-            close = pattern.find(pattern[index + 1:index + 2] + b"]", index + 2)
-            if close < 0:
-                return len(pattern)
-            index = close + 2
-            continue
-        if char == b"]":
-            return index + 1
-        index += 1
-    return len(pattern)
 
 
 def _ends_with_unescaped(alternative, char):
