@@ -5,7 +5,8 @@
 #   make central the central logging scenario alone (no-loss figures)
 #   make lint    ansible-lint (production profile), ansible-galaxy collection build, ansible-test sanity
 #   make bench   logsieve against Debian's logcheck on 1,000,000 lines: times, ratios, memory;
-#                the grouped report's cost, and its accuracy on loghub's labelled logs
+#                the grouped report's cost, and its accuracy on loghub's labelled logs;
+#                the rules `logsieve suggest` writes, learned and tested on loghub's samples
 #   make fuzz    the rule dialect against GNU grep: FUZZ_CASES random rules (default 20000)
 #   make demo    a small fleet of Debian containers, the site playbook, a real report
 #   make clean   remove the demo fleet, molecule instances and build droppings
@@ -21,7 +22,7 @@ VENV ?= $(REPO)/.venv
 # Images the scenarios and the demo use (scripts/build-images.sh).
 SUITES ?= bullseye bookworm trixie
 # Molecule scenarios run by `make test`, in this order. Add yours here.
-MOLECULE_SCENARIOS ?= default index rules central older
+MOLECULE_SCENARIOS ?= default index rules central older tune
 # Extra arguments for pytest, e.g. PYTEST_ARGS='-k engine'.
 PYTEST_ARGS ?=
 
@@ -126,6 +127,7 @@ BENCH_ARGS ?=
 bench: venv
 	cd $(REPO) && $(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
 	cd $(REPO) && $(VENV)/bin/python -m benchmarks.loghub $(BENCH_ARGS)
+	cd $(REPO) && $(VENV)/bin/python -m benchmarks.tuning $(BENCH_ARGS)
 
 # --- demo -------------------------------------------------------------------
 

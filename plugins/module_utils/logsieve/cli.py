@@ -4,6 +4,8 @@
              [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
     logsieve watch ...       (follow the logs, run ACTION_COMMAND at once; see watch.py)
     logsieve test ...        (logcheck-test; see `logsieve test -h`)
+    logsieve suggest ...     (rules for what the report still shows; `logsieve suggest -h`)
+    logsieve coverage ...    (which rules match, which never do; `logsieve coverage -h`)
 """
 
 import argparse
@@ -30,6 +32,7 @@ from .summary import GroupedSection, fold_block, group_section, write_groups, wr
 from .rules import RuleTree
 from .cursor import remove_stale_temporaries
 from .errors import LogsieveError
+from .subcommand import exit_status
 from .sources import JOURNAL_FIRST_RUN, FileSource, JournalSource, journal_duplicated_by
 
 USAGE = """\
@@ -38,6 +41,8 @@ usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL
                 [--overview] [--format text|json]
        logsieve watch [the same options]   (follow the logs, run ACTION_COMMAND)
        logsieve test [-h] ...
+       logsieve suggest [-h] ...
+       logsieve coverage [-h] ...
  -c CFG       = override default configuration file
  -d           = debug mode
  -h           = print this usage information and exit
@@ -124,6 +129,16 @@ def settings_from(options):
     if options.report_format:
         variables["REPORT_FORMAT"] = options.report_format
     return Settings.from_variables(variables)
+
+
+def checker_settings(**flags):
+    """(settings, options) as a checker run with these flags would have them
+    (logcheck.conf, then the flags); for the subcommands that read the same
+    configuration, rules and logs."""
+    options = parse_arguments([])
+    for name, value in flags.items():
+        setattr(options, name, value)
+    return settings_from(options), options
 
 
 def hostname(settings, options):
@@ -418,6 +433,12 @@ def main(argv=None):
     if argv and argv[0] == "test":
         from .testcmd import main as test_main
         return test_main(argv[1:])
+    if argv and argv[0] == "suggest":
+        from .suggest import main as suggest_main
+        return suggest_main(argv[1:], checker_settings, collect_sources)
+    if argv and argv[0] == "coverage":
+        from .coverage import main as coverage_main
+        return coverage_main(argv[1:], checker_settings)
     command = run
     if argv and argv[0] == "watch":
         command, argv = run_watch, argv[1:]
@@ -432,19 +453,9 @@ def main(argv=None):
     if options.version:
         sys.stdout.write(f"logsieve {__version__}\n")
         return 0
-    debug = Debug(options.debug)
-    try:
-        return command(options, debug)
-    except LogsieveError as error:
-        sys.stderr.write(f"Error: {error}\n")
-        return 1
-    except OSError as error:
-        # Anything else the system refused: say what, never a traceback; no
-        # cursor has moved unless the message says the report was delivered.
-        sys.stderr.write(f"Error: {error}\n")
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    # An error is said in words, never a traceback; no cursor has moved
+    # unless the message says the report was delivered.
+    return exit_status(command, options, Debug(options.debug))
 
 
 if __name__ == "__main__":
