@@ -113,6 +113,8 @@ _KNOWN_SIZE = 5000
 _KEY_DROPS = b"0123456789abcdefABCDEF"
 _TRANSLATE = operator.methodcaller("translate", None, _KEY_DROPS)
 _SECOND = operator.itemgetter(1)
+_ONE = (1).__eq__
+_MONTH_PART = operator.itemgetter(slice(0, 3))
 _CANDIDATES = 8  # skeletons per key
 _EXTRACT_AFTER = 3  # lines of a skeleton before it gets an extractor
 _BLANKS = rb"[ \t\r\x0b\x0c]+"  # within one line
@@ -216,8 +218,9 @@ def _bound(counter):
 def _portable(counter):
     """A counter as (values seen once, Counter of the others): most values of
     a block are seen once, and a list of them is counted in C on arrival."""
-    multi = Counter({value: count for value, count in counter.items() if count > 1})
-    return [value for value, count in counter.items() if count == 1], multi
+    once = list(map(_ONE, counter.values()))
+    multi = Counter(dict(itertools.compress(counter.items(), map(operator.not_, once))))
+    return list(itertools.compress(counter, once)), multi
 
 
 def _add_counts(target, source):
@@ -287,9 +290,9 @@ class Group:
         their bound until the `final` flush: bounding costs a sort)."""
         stamps = self._stamps
         if b"" in stamps:
-            stamps = [stamp for stamp in stamps if stamp]
+            stamps = list(filter(None, stamps))
         if stamps:
-            if len({stamp[:3] for stamp in stamps}) == 1:  # one month (or RFC 3339 only)
+            if len(set(map(_MONTH_PART, stamps))) == 1:  # one month (or RFC 3339 only)
                 earliest, latest = min(stamps), max(stamps)
             else:
                 earliest, latest = min(stamps, key=time_key), max(stamps, key=time_key)
@@ -523,7 +526,8 @@ class TemplateMiner:
         the sort into buckets, the counting)."""
         rows = syslogline.parse_block(text)
         stamps, hosts, programs, _, messages = zip(*rows)
-        keys = list(map(_TRANSLATE, messages))
+        # _TRANSLATE of every message, in one call (no message holds a newline)
+        keys = b"\n".join(messages).translate(None, _KEY_DROPS).split(b"\n")
         buckets = list(map(b"\n".join, zip(programs, keys)))  # no line holds a newline
         # Buckets in the order of their text, lines in a bucket in block
         # order: a sort on each distinct bucket's rank (an integer compares
