@@ -525,7 +525,7 @@ class TemplateMiner:
         and counted in bulk: the per-line work is done in C (parsing, keys,
         the sort into buckets, the counting)."""
         rows = syslogline.parse_block(text)
-        stamps, hosts, programs, _, messages = zip(*rows)
+        stamps, hosts, programs, messages = zip(*rows)
         # _TRANSLATE of every message, in one call (no message holds a newline)
         keys = b"\n".join(messages).translate(None, _KEY_DROPS).split(b"\n")
         buckets = list(map(b"\n".join, zip(programs, keys)))  # no line holds a newline
