@@ -49,7 +49,7 @@ def bed(tmp_path):
     rules = tmp_path / "rules" / "ignore.d.server"
     rules.mkdir(parents=True)
     (rules / "local-djbdns").write_text(
-        environment().get_template("rules/local-djbdns.j2").render())
+        environment().get_template("etc/logcheck/ignore.d.LEVEL/local-djbdns.j2").render())
     state = tmp_path / "state"
     state.mkdir()
     conf = tmp_path / "logcheck.conf"
