@@ -34,16 +34,10 @@ import subprocess
 import sys
 import tempfile
 
+from benchmarks import LOGHUB, REPO
 from logsieve import mustreport
 from logsieve.ruletext import anchoring_problem
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# ../shared/data/loghub beside the checkout (or beside its worktree's parent),
-# or LOGHUB_DATA.
-LOGHUB = os.environ.get("LOGHUB_DATA") or next(
-    (path for path in (os.path.join(REPO, "..", "shared", "data", "loghub"),
-                       os.path.join(REPO, "..", "..", "shared", "data", "loghub"))
-     if os.path.isdir(path)), os.path.join(REPO, "..", "shared", "data", "loghub"))
 SAMPLES = ("Linux", "OpenSSH")
 TRAIN = 1000
 DEBIAN_RULES = "/etc/logcheck"
