@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 
-from benchmarks import LOGHUB, REPO
+from benchmarks import LOGHUB
 DEFAULT_DATA = LOGHUB
 SETS = ("Linux", "OpenSSH")
 GOAL_GA = 0.95

@@ -193,9 +193,9 @@ def main(argv=None):
 
         # Timed alone: sampling memory costs CPU that logsieve's workers need.
         # The best of three runs: a run of a second is easily disturbed.
-        sieve_seconds, sieve_cpu, _, sieve_report = min(
-            timed(logsieve_command(log, rules, conf, statedir)) for _ in range(3))
-        sampled_seconds, sampled_cpu, sieve_peak, _ = timed(
+        sieve_seconds, sieve_cpu, _peak, sieve_report = min(
+            timed(logsieve_command(log, rules, conf, statedir)) for _run in range(3))
+        sampled_seconds, sampled_cpu, sieve_peak, _report = timed(
             logsieve_command(log, rules, conf, statedir), sample_memory=True)
         reported = report_lines(sieve_report)
         print(f"logsieve            {sieve_seconds:8.2f} s  (CPU {sieve_cpu:7.2f} s)   "
@@ -211,19 +211,19 @@ def main(argv=None):
         grouped_command = logsieve_command(log, rules, conf, statedir) + ["-u"]
         if options.grouped_runs > 1:  # interleaved: both meet the same load
             pairs = [(timed(logsieve_command(log, rules, conf, statedir)), timed(grouped_command))
-                     for _ in range(options.grouped_runs)]
-            plain_seconds, plain_cpu = min(plain[:2] for plain, _ in pairs)
-            grouped_seconds, grouped_cpu, _, grouped_report = min(
-                (grouped for _, grouped in pairs), key=lambda run: run[:2])
-            _, _, grouped_peak, _ = timed(grouped_command, sample_memory=True)
+                     for _run in range(options.grouped_runs)]
+            plain_seconds, plain_cpu = min(pair[0][:2] for pair in pairs)
+            grouped_seconds, grouped_cpu, _peak, grouped_report = min(
+                (pair[1] for pair in pairs), key=lambda run: run[:2])
+            grouped_peak = timed(grouped_command, sample_memory=True)[2]
         else:
             grouped_seconds, grouped_cpu, grouped_peak, grouped_report = timed(
                 grouped_command, sample_memory=True)
             plain_seconds, plain_cpu = sampled_seconds, sampled_cpu
         where = "same log"
         if options.grouped_3x:
-            _, _, big_grouped_peak, _ = timed(
-                logsieve_command(big_log, rules, conf, statedir) + ["-u"], sample_memory=True)
+            big_grouped_peak = timed(
+                logsieve_command(big_log, rules, conf, statedir) + ["-u"], sample_memory=True)[2]
             grouped_peak, where = max(grouped_peak, big_grouped_peak), "same and 3x log"
         grouped_ratio = grouped_seconds / plain_seconds
         print(f"logsieve -u         {grouped_seconds:8.2f} s  (CPU {grouped_cpu:7.2f} s)   "
@@ -231,8 +231,8 @@ def main(argv=None):
               f"{grouped_report.count(chr(10).encode())} report lines   "
               f"grouped/plain {grouped_ratio:.2f}x (goal {GROUPED_RATIO}x; plain "
               f"{plain_seconds:.2f} s), in CPU time {grouped_cpu / plain_cpu:.2f}x", flush=True)
-        mixed_seconds, mixed_cpu, _, _ = min(
-            timed(logsieve_command(mixed_log, rules, conf, statedir)) for _ in range(3))
+        mixed_seconds, mixed_cpu = min(
+            timed(logsieve_command(mixed_log, rules, conf, statedir))[:2] for _run in range(3))
         print(f"logsieve (stamps mixed, report through sort(1)) {mixed_seconds:6.2f} s  "
               f"(CPU {mixed_cpu:5.2f} s)", flush=True)
         utf8_seconds, utf8_cpu, _no_peak, utf8_report = timed(

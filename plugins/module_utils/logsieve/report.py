@@ -83,8 +83,8 @@ class SortedLines:
             if self.as_read:
                 if self._file is None:
                     self._file = tempfile.TemporaryFile(dir=self.tmpdir)
-            elif self.unique or not in_order or (self._last_key is not None
-                                               and first_key < self._last_key):
+            elif (self.unique or not in_order
+                  or (self._last_key is not None and first_key < self._last_key)):
                 self._start_sort()
             elif self._file is None:
                 self._file = tempfile.TemporaryFile(dir=self.tmpdir)
