@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 
-from benchmarks import LOGHUB
+from benchmarks import LOGHUB, loghub_missing
 from logsieve import mustreport
 from logsieve.ruletext import anchoring_problem
 
@@ -177,8 +177,7 @@ def main(argv=None):
     options = parser.parse_args(argv)
     failures = []
     if not os.path.isdir(options.loghub):
-        print(f"loghub data not found in {options.loghub} (--loghub or LOGHUB_DATA)")
-        return 1
+        return loghub_missing(options.loghub, options.check)
     with tempfile.TemporaryDirectory(prefix="logsieve-tuning-") as workdir:
         tree = rule_tree(workdir)
         print(f"logsieve suggest: learn on {TRAIN} lines, apply with GNU grep (C.UTF-8) "
