@@ -4,6 +4,7 @@ for the others."""
 
 import datetime
 import json
+import os
 import subprocess
 import sys
 
@@ -198,3 +199,21 @@ def test_bad_input_names_the_file(tmp_path):
     (tmp_path / "rules" / "ignore.d.server" / "local-bad").write_bytes(b"^(open$\n")
     done = run(tmp_path)
     assert done.returncode == 1 and b"local-bad:1" in done.stderr
+
+
+def test_counts_are_summed_over_the_blocks_of_the_workers(tmp_path):
+    make_tree(tmp_path, RULES)
+    lines = b"".join(b"Nov 21 07:44:%02d h app[1]: job %d %s\n"
+                     % (number % 60, number, b"failed" if number % 4 == 0 else b"done")
+                     for number in range(1, 120001))
+    assert len(lines) > 4 << 20  # blocks of 1 MiB: the parent classifies one, workers the rest
+    (tmp_path / "syslog").write_bytes(lines)
+    done = subprocess.run([sys.executable, "-m", "logsieve.cli", "--allow-root", "-o",
+                           "-c", str(write_conf(tmp_path)), "-l", str(tmp_path / "syslog")],
+                          capture_output=True, check=False,
+                          env=dict(os.environ, LOGSIEVE_WORKERS="2"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b""
+    assert counted(tmp_path)[RULES[0].decode()] == (90000, 0)
+    assert counted(tmp_path)[RULES[1].decode()] == (120000, 30000)
+    assert counted(tmp_path)[RULES[2].decode()] == (1, 0)
