@@ -16,9 +16,10 @@ from .rules import Rule, RuleError, share_prefixes, translate
 
 try:
     # The per-line loop in C++ (native/blockmatch.cc); optional at build time.
-    from ._blockmatch import RuleSet as BlockMatcher
+    # The same module sorts report lines in logcheck's order (report.py).
+    from ._blockmatch import RuleSet as BlockMatcher, RunMerger, sort_lines
 except ImportError:
-    BlockMatcher = None
+    BlockMatcher = RunMerger = sort_lines = None
 
 # Trailing white space logcheck strips (sed 's/[[:space:]]\+$//' in the C locale).
 TRAILING_WHITESPACE = b" \t\n\v\f\r"

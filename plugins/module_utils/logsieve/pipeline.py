@@ -13,7 +13,7 @@ import mmap
 import multiprocessing
 import os
 
-from .engine import Classification
+from .engine import Classification, block_matcher_enabled, sort_lines
 
 MAX_WORKERS = 4
 
@@ -26,8 +26,20 @@ _worker_classifier = None  # set in the parent before forking
 _worker_slots = None
 
 
+def classify_sorted(classifier, text):
+    """classifier.classify_text(), the events of a block out of logcheck's
+    order sorted (stably, on its key) where the native module can: in the
+    workers, in parallel, so that the report's SortedLines only merges runs."""
+    count, events, event_count, strip, order, placed = classifier.classify_text(text)
+    if order is not None and not order[2] and sort_lines is not None \
+            and block_matcher_enabled():
+        events, first_key, last_key = sort_lines(events)
+        order = (first_key, last_key, True)
+    return count, events, event_count, strip, order, placed
+
+
 def _classify_in_worker(text):
-    return _worker_classifier.classify_text(text)
+    return classify_sorted(_worker_classifier, text)
 
 
 def _classify_slot(slot, length):
@@ -36,7 +48,7 @@ def _classify_slot(slot, length):
     start = slot * SLOT_SIZE
     with memoryview(_worker_slots) as shared:
         count, events, event_count, strip, order, placed = \
-            _worker_classifier.classify_text(shared[start:start + length])
+            classify_sorted(_worker_classifier, shared[start:start + length])
         shared[start:start + len(events)] = events
     return count, (slot, len(events)), event_count, strip, order, placed
 
@@ -106,7 +118,7 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
                 pool = multiprocessing.get_context("fork").Pool(workers)
                 # The first block was classified here; go on in the workers.
             if pool is None:
-                collect(classifier.classify_text(text))
+                collect(classify_sorted(classifier, text))
                 continue
             if len(in_flight) == window:
                 collect(in_flight.popleft().get())
