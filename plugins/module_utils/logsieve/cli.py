@@ -257,6 +257,7 @@ def deliver_report(result, section, settings, options, groups, errors, debug):
         try:
             write_report(result, settings, notices, errors, sys.stdout.buffer)
             sys.stdout.buffer.flush()
+            debug("report written")
         except OSError as error:
             raise DeliveryError(f"could not write the report to standard output: "
                                 f"{error.strerror}") from None
