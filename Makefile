@@ -1,5 +1,7 @@
 # logsieve: tests, lint and a local demo fleet.
-#   make test    unit and differential tests (pytest), then every molecule scenario
+#   make unit    the unit tests: no container, no Debian package beyond Python (seconds)
+#   make test    every test: unit, differential, reliability, fault injection,
+#                integration (pytest), then every molecule scenario
 #   make central the central logging scenario alone (no-loss figures)
 #   make lint    ansible-lint (production profile) and ansible-galaxy collection build
 #   make bench   logsieve against Debian's logcheck, three corpora of 1,000,000 lines: times, ratios, memory
@@ -32,7 +34,7 @@ export ANSIBLE_NOCOLOR ?= 1
 VENV_STAMP := $(VENV)/.installed
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/logsieve/logcheck
 
-.PHONY: help venv images collection test unit molecule lint bench bench-ci demo demo-clean clean central
+.PHONY: help venv images collection test unit python-tests molecule lint bench bench-ci demo demo-clean clean central
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -66,12 +68,19 @@ $(COLLECTION_LINK):
 
 # --- tests ------------------------------------------------------------------
 
-test: unit molecule
+test: python-tests molecule
 
 # pytest exits 5 when it collects no tests: that is not a failure here.
-unit: venv
-	cd $(REPO) && { $(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
+PYTEST = { $(VENV)/bin/pytest $(1) $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc; }
+
+# tests/unit without the tests marked `debian` (pyproject.toml's markers).
+unit: venv
+	cd $(REPO) && $(call PYTEST,tests/unit -m "not debian")
+
+# Every pytest test; the integration tests need podman and the images.
+python-tests: venv images
+	cd $(REPO) && $(call PYTEST,)
 
 # Runs every scenario even when one fails, then fails if any did.
 molecule: venv images collection

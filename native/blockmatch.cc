@@ -26,14 +26,12 @@
 
 namespace {
 
-// Trailing white space logcheck strips (sed 's/[[:space:]]\+$//', C locale).
+// Trailing white space logcheck strips (lines.WHITESPACE in Python).
 inline bool IsTrailingSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-// The key of logcheck's `sort -k 1,3 -s` in the C locale: from the start of
-// the line to the end of its third field (fields are runs of non-blanks, each
-// with the blanks before it).
+// The key of logcheck's `sort -k 1,3 -s` (lines.sort_order() in Python).
 inline bool IsSortBlank(char c) { return c == ' ' || c == '\t' || c == '\n'; }
 
 std::string_view SortKey(const char* line, Py_ssize_t length) {
@@ -110,17 +108,14 @@ struct Noticed {
   std::vector<int> hits;
 };
 
-// classify(block, attention) -> (lines, events, event_count, strip, order, noticed)
+// classify(block, attention) -> the six fields of engine.BlockMatch, as a
+// tuple (documented there; engine.CompiledRules.classify_block() wraps it).
 //
-// block: whole lines joined by newlines (no final newline).  Each line is
-// matched without its trailing white space.  A line no rule matches is an
-// event: `events` holds them as read, joined by newlines; `strip` tells
-// whether any of them ends in white space; `order` is (first sort key, last
-// sort key, whether their keys never decrease), or None without events.
-// A line with a hit on a rule whose byte in `attention` is non-zero is
-// returned in `noticed` as (line, hits, events_before); other matched lines
-// are dropped.  `events_before` is how many events precede the line: if its
-// hits turn out to be false ones, it is an event and goes there.
+// block: whole lines joined by newlines (no final newline), each matched
+// without its trailing white space; attention: one byte per pattern, non-zero
+// for the rules whose hits make a line noticed.  `events_before` in each
+// noticed entry is how many events precede the line: if its hits turn out to
+// be false ones, it is an event and goes there.
 PyObject* RuleSetClassify(RuleSetObject* self, PyObject* args) {
   Py_buffer block, attention;
   if (!PyArg_ParseTuple(args, "y*y*", &block, &attention)) return nullptr;

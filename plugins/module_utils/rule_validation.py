@@ -9,18 +9,19 @@ white space), never matched with Python's `re`.
 
 import os
 
+from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.levels import (
+    IGNORE_LEVELS, REPORT_LEVELS)
+from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.lines import (
+    WHITESPACE, strip_line)
+
 try:
     from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.engine import (
-        CompiledRules, strip_line)
+        CompiledRules)
     from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.rules import (
-        IGNORE_LEVELS, Rule, RuleError, read_rule_file, rule_files, rule_text)
+        RuleError, read_rule_file, rule_files, rule_text)
     ENGINE_IMPORT_ERROR = None
 except ImportError as error:  # google-re2 or regex missing where the module runs
     ENGINE_IMPORT_ERROR = error
-    IGNORE_LEVELS = {"workstation": (), "server": (), "paranoid": ()}
-
-LEVELS = ("paranoid", "server", "workstation")
-_WHITESPACE = b" \t\n\v\f\r"
 # Probe lines: a rule that matches all of them matches every line.
 _WILDCARD_PROBES = (b"", b"x", b"\x01 logsieve wildcard probe 0 ~",
                     b"Nov 21 07:44:38 host prog[1]: logsieve wildcard probe")
@@ -233,7 +234,7 @@ def read_samples(path):
         data = handle.read()
     samples = []
     for number, line in enumerate(data.split(b"\n"), start=1):
-        line = line.rstrip(_WHITESPACE)
+        line = line.rstrip(WHITESPACE)
         if not line or line.startswith(b"#"):
             continue
         samples.append((number, line))
@@ -251,8 +252,9 @@ def validate(rule_paths, must_ignore=(), must_report=(), require_anchors=True,
     """
     if ENGINE_IMPORT_ERROR is not None:
         raise ENGINE_IMPORT_ERROR
-    if level not in LEVELS:
-        raise ValueError("unknown level %r (expected one of %s)" % (level, ", ".join(LEVELS)))
+    if level not in REPORT_LEVELS:
+        raise ValueError("unknown level %r (expected one of %s)"
+                         % (level, ", ".join(REPORT_LEVELS)))
     for path in list(must_ignore) + list(must_report):
         if not os.path.isfile(path):
             raise ValueError("%s: no such sample file" % path)
@@ -321,12 +323,12 @@ def _check_blank_lines(path, result):
     matches every line: refuse it."""
     with open(path, "rb") as handle:
         data = handle.read()
-    if not data.strip(_WHITESPACE):
+    if not data.strip(WHITESPACE):
         # An empty file is harmless here (it holds no rule), but say so.
         result.warnings.append(Problem(path, 0, "", "rule file holds no rules"))
         return
     for number, raw_line in enumerate(data.split(b"\n"), start=1):
-        if raw_line and not raw_line.strip(_WHITESPACE):
+        if raw_line and not raw_line.strip(WHITESPACE):
             result.errors.append(Problem(
                 path, number, _text(raw_line),
                 "blank rule (only white space): some tools read it as a wildcard"))

@@ -220,7 +220,7 @@ def main():
             must_report=dict(type="list", elements="path", default=[]),
             require_anchors=dict(type="bool", default=True),
             level=dict(type="str", default="server",
-                       choices=["paranoid", "server", "workstation"]),
+                       choices=list(rule_validation.REPORT_LEVELS)),
         ),
         supports_check_mode=True,
     )

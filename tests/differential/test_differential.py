@@ -12,9 +12,9 @@ import os
 import pytest
 
 from benchmarks import corpus
+from logsieve.levels import REPORT_LEVELS
 from tests.differential.harness import assert_same_report
 
-LEVELS = ["paranoid", "server", "workstation"]
 
 
 def realistic_log(count=6000, seed=7, unknown=0.5):
@@ -60,7 +60,7 @@ def adversarial_log():
 
 
 @pytest.mark.differential
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", REPORT_LEVELS)
 def test_debian_rules_realistic_log(scratch, level):
     rules = scratch.copy_rules()
     log = scratch.write("syslog", realistic_log())
@@ -70,7 +70,7 @@ def test_debian_rules_realistic_log(scratch, level):
 
 
 @pytest.mark.differential
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", REPORT_LEVELS)
 def test_debian_rules_adversarial_log(scratch, level):
     rules = scratch.copy_rules()
     log = scratch.write("syslog", adversarial_log())
@@ -147,7 +147,7 @@ def custom_log():
 
 
 @pytest.mark.differential
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", REPORT_LEVELS)
 @pytest.mark.parametrize("cracking_ignore", ["0", "1"])
 def test_custom_rule_tree(scratch, level, cracking_ignore):
     tree = custom_tree(scratch, cracking_ignore=True)

@@ -14,10 +14,10 @@ import re
 
 import pytest
 
+from logsieve.levels import REPORT_LEVELS
 from tests.differential import real_daemons
 from tests.differential.harness import assert_same_report
 
-LEVELS = ["paranoid", "server", "workstation"]
 
 CLASSIC = rb"[A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d"
 RFC3339 = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d"
@@ -79,7 +79,7 @@ def test_corpus_file_uses_one_time_stamp_form(corpus, name):
 
 
 @pytest.mark.differential
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", REPORT_LEVELS)
 @pytest.mark.parametrize("name", real_daemons.LOG_FILES)
 def test_debian_rules_real_daemon_log(corpus, scratch, name, level):
     rules = scratch.copy_rules()

@@ -11,8 +11,6 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PACKAGE_PARENT = os.path.join(ROOT, "plugins", "module_utils")
 
 # The delivery boundary: an MTA stand-in.  It records each message it accepts
 # into $MAILDIR (write, fsync, rename: a recorded message is a whole one) and
@@ -105,7 +103,7 @@ class Bed:
         return [sys.executable, "-m", "logsieve.cli", "--allow-root", "-c", self.conf, *args]
 
     def environment(self, **extra):
-        environment = dict(os.environ, PYTHONPATH=PACKAGE_PARENT, LC_ALL="C")
+        environment = dict(os.environ, LC_ALL="C")
         environment.update({name: str(value) for name, value in extra.items()})
         return environment
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from .bed import PACKAGE_PARENT, Bed, reported_numbers
+from .bed import Bed, reported_numbers
 
 
 @pytest.fixture
@@ -78,8 +78,7 @@ def test_runs_as_logcheck_in_adm(public_bed):
         os.chown(os.path.join(bed.path, directory), logcheck.pw_uid, logcheck.pw_gid)
         os.chmod(os.path.join(bed.path, directory), 0o700)
     command = [c for c in bed.command("-o") if c != "--allow-root"]
-    completed = subprocess.run(["runuser", "-u", "logcheck", "--", "env",
-                                f"PYTHONPATH={PACKAGE_PARENT}", *command],
+    completed = subprocess.run(["runuser", "-u", "logcheck", "--", *command],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert completed.returncode == 0, completed.stderr.decode()
     assert reported_numbers(completed.stdout.decode()) == [1, 2]

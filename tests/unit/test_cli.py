@@ -67,6 +67,7 @@ def test_test_mode_does_not_move_cursors(setup):
     assert not offset_file(setup).exists()
 
 
+@pytest.mark.debian
 def test_cursor_is_shared_with_logtail2(setup):
     assert os.path.exists(LOGTAIL2), "Debian's logtail2 (package logtail) is needed"
     log, offsets = str(setup["log"]), str(offset_file(setup))
@@ -126,10 +127,17 @@ def test_listed_log_that_does_not_exist_is_reported(setup):
     assert b"boom 1" in result.stdout
 
 
-def test_refuses_root_unless_told():
-    result = logsieve("-o", "-t", "-l", "/dev/null", allow_root=False)
+def test_refuses_root_unless_told(setup):
+    args = [*setup["base"], "-t", "-l", str(setup["log"])]
+    result = logsieve(*args, allow_root=False)
     refused = b"should not be run as root" in result.stderr
     assert refused == (os.geteuid() == 0)
+    if refused:
+        assert result.returncode == 1 and result.stdout == b""
+        result = logsieve(*args)  # told: --allow-root
+    # Told, or not root: the run goes on and reports.
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"web1 app[1]: boom 1" in result.stdout
 
 
 def test_version_and_usage():
@@ -186,3 +194,33 @@ def test_logcheck_test_exit_status(sample):
     broken = run_test("-q", "-l", str(sample), "unclosed(")
     assert broken.returncode == 2 and b"unmatched ( in rule" in broken.stderr
     assert run_test("-q", "nothing").returncode == 2  # no log file
+
+
+# --- a rule the `regex` package cannot decide in time --------------------------------
+
+# A back-reference (so RE2 cannot run it) whose alternation backtracks
+# exponentially on a long run of "a" followed by one "b" where it needs two
+# (RE2's approximation, without the back-reference, lets the line through).
+SLOW_RULE = r"^(a|aa)+(b)\2$"
+SLOW_LINE = b"a" * 300 + b"bc"
+
+
+def test_logcheck_test_says_which_rule_timed_out(tmp_path):
+    log = tmp_path / "slow.log"
+    log.write_bytes(SLOW_LINE + b"\n")
+    result = run_test("-q", "-l", str(log), SLOW_RULE)
+    assert result.returncode == 1          # taken as not matched
+    assert b"WARNING: rule <command line>:1: " + SLOW_RULE.encode() in result.stderr
+    assert b"could not decide 1 line(s)" in result.stderr
+
+
+def test_debug_output_says_which_rule_timed_out(setup):
+    (setup["rules"] / "ignore.d.server" / "slow").write_text(SLOW_RULE + "\n")
+    with open(setup["log"], "ab") as log:
+        log.write(SLOW_LINE + b"\n")
+    result = logsieve(*setup["base"], "-d", "-l", str(setup["log"]))
+    assert result.returncode == 0, result.stderr.decode()
+    assert SLOW_LINE in result.stdout      # the line is not hidden
+    slow_file = str(setup["rules"] / "ignore.d.server" / "slow")
+    assert f"rule {slow_file}:1: {SLOW_RULE} could not decide 1 line(s)".encode() \
+        in result.stderr

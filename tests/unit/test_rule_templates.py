@@ -9,10 +9,8 @@ import yaml
 
 from ansible_collections.logsieve.logcheck.plugins.filter import ere
 from ansible_collections.logsieve.logcheck.plugins.module_utils import rule_validation as rv
-from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.engine import (
-    CompiledRules)
-from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.rules import (
-    SYSLOG_PREFIX, Rule)
+from logsieve.engine import CompiledRules
+from logsieve.rules import SYSLOG_PREFIX, Rule
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE = os.path.join(ROOT, "roles", "rules")

@@ -109,6 +109,7 @@ EDGE_RULES = [rb"^*star$", rb"(*a)", rb"a)b", rb"(a", rb"^\d$", rb"^(ab+) and \1
               rb"\w*", rb"\W+", rb"\b*", rb"\s+", b"caf\\\xe9", rb"\`a\'", b"tab\there"]
 
 
+@pytest.mark.debian
 def test_rules_taken_as_written_are_those_translation_leaves_alone():
     # Every Debian rule and the edge cases: the fast path either declines or
     # gives exactly what the full translation gives.

@@ -14,17 +14,16 @@ import sys
 import time
 
 from . import __version__
-from .config import DEFAULT_CONF, JOURNAL, ConfigError, flag, read_conf, read_log_list
+from .config import DEFAULT_CONF, JOURNAL, Settings, read_conf, read_log_list
 from .delivery import DeliveryError, deliver
-from .engine import Classifier
-from .lock import LockError, RunLock
+from .engine import Classifier, timeout_notice
+from .lock import RunLock
 from .pipeline import classify_blocks, read_groups
-from .report import ReportError, SortedLines, read_optional, write_section
-from .rules import IGNORE_LEVELS, RuleError, RuleTree
-from .cursor import CursorError, remove_stale_temporaries
+from .report import SortedLines, read_optional, write_section
+from .rules import RuleTree
+from .cursor import remove_stale_temporaries
 from .errors import LogsieveError
-from .sources import (JOURNAL_FIRST_RUN, FileSource, JournalSource, SourceError,
-                      journal_duplicated_by)
+from .sources import JOURNAL_FIRST_RUN, FileSource, JournalSource, journal_duplicated_by
 
 USAGE = """\
 usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
@@ -93,28 +92,27 @@ class Debug:
 
 
 def settings_from(options):
-    """logcheck.conf's variables, then the flags on top (logcheck's order)."""
+    """The Settings of logcheck.conf's variables, then the flags on top
+    (logcheck's order)."""
     conf = options.conf or DEFAULT_CONF
     if options.conf and not os.access(conf, os.R_OK):
         raise RunError(f"Config file {conf} is unreadable or does not exist")
-    settings = read_conf(conf) if os.path.exists(conf) else read_conf(os.devnull)
+    variables = read_conf(conf) if os.path.exists(conf) else read_conf(os.devnull)
     overrides = {
         "SENDMAILTO": options.mailto, "RULEDIR": options.ruledir, "STATEDIR": options.statedir,
         "LOGFILES_LIST": options.logfiles_list, "LOGFILES_LIST_D": options.logfiles_list_d,
         "REPORTLEVEL": options.level,
     }
-    settings.update({name: value for name, value in overrides.items() if value is not None})
+    variables.update({name: value for name, value in overrides.items() if value is not None})
     if options.summary:
-        settings["SYSLOGSUMMARY"] = "1"
-    if settings["REPORTLEVEL"] not in IGNORE_LEVELS:
-        raise RunError("REPORTLEVEL is set to an unknown value")
-    return settings
+        variables["SYSLOGSUMMARY"] = "1"
+    return Settings.from_variables(variables)
 
 
 def hostname(settings, options):
     if options.hostname:
         return options.hostname
-    if flag(settings, "FQDN"):
+    if settings.fqdn:
         return socket.getfqdn()
     return socket.gethostname().split(".")[0]
 
@@ -127,27 +125,27 @@ def collect_sources(settings, options, debug=lambda message: None):
             raise RunError(f"{options.logfile} does not exist or could not be read")
         entries = [options.logfile]
     else:
-        list_dir = settings["LOGFILES_LIST_D"]
-        listed = os.path.exists(settings["LOGFILES_LIST"]) or (
+        list_dir = settings.logfiles_list_d
+        listed = os.path.exists(settings.logfiles_list) or (
             os.path.isdir(list_dir) and any(name.endswith(".logfiles") for name in os.listdir(list_dir)))
         if listed:
-            entries = read_log_list(settings["LOGFILES_LIST"], list_dir).entries
+            entries = read_log_list(settings.logfiles_list, list_dir).entries
         else:
-            fallback = settings["LOGFILE_FALLBACK"]
+            fallback = settings.logfile_fallback
             if not (os.path.isfile(fallback) and os.access(fallback, os.R_OK)):
                 raise RunError(f"Gave up: No logfile settings and unable to read fallback file {fallback}")
             entries = [fallback]
     sources = []
     errors = []
-    duplicate = journal_duplicated_by(entries, settings.get("READ_JOURNAL", "auto")) \
+    duplicate = journal_duplicated_by(entries, settings.read_journal) \
         if JOURNAL in entries else None
     for entry in entries:
         if os.path.isfile(entry):
-            sources.append(FileSource(entry, settings["STATEDIR"], pin_new=not options.test))
+            sources.append(FileSource(entry, settings.state_dir, pin_new=not options.test))
         elif entry == JOURNAL and duplicate:
             debug(f"journal not read: its messages are in {duplicate} (see READ_JOURNAL)")
         elif entry == JOURNAL and shutil.which("journalctl"):
-            sources.append(JournalSource(settings["STATEDIR"]))
+            sources.append(JournalSource(settings.state_dir))
         else:
             errors.append(f"E: File could not be read: {entry}")
     # logcheck appends each log to a file named after its base name and sorts
@@ -162,33 +160,33 @@ def report_section(result, settings):
     """The section that names the report (attack before security before
     events), or None when no line is left to report."""
     if result.attack:
-        return settings["ATTACKSUBJECT"]
+        return settings.attack_subject
     if result.violations:
-        return settings["SECURITYSUBJECT"]
+        return settings.security_subject
     if len(result.events):
-        return settings["EVENTSSUBJECT"]
+        return settings.events_subject
     return None
 
 
 def write_report(result, settings, notices, errors, out):
     """Write the report in logcheck's layout to `out` (a binary stream)."""
-    summary = flag(settings, "SYSLOGSUMMARY")
-    intro = flag(settings, "INTRO")
+    summary = settings.syslog_summary
+    intro = settings.intro
 
     for notice in notices:
         out.write(notice.encode("utf-8"))
     if intro:
-        out.write(read_optional(os.path.join(settings["RULEDIR"], "header.txt")))
+        out.write(read_optional(os.path.join(settings.rule_dir, "header.txt")))
     if errors:
         out.write(("\n" + "\n".join(errors) + "\n\n").encode("utf-8", "surrogateescape"))
-    for subject, sections in ((settings["ATTACKSUBJECT"], result.attack),
-                              (settings["SECURITYSUBJECT"], result.violations)):
+    for subject, sections in ((settings.attack_subject, result.attack),
+                              (settings.security_subject, result.violations)):
         for name, lines in sections.items():
             title = subject if name == "logcheck" else f"{subject} for {name}"
             write_section(out, title, lines, summary)
-    write_section(out, settings["EVENTSSUBJECT"], result.events, summary)
+    write_section(out, settings.events_subject, result.events, summary)
     if intro:
-        out.write(read_optional(os.path.join(settings["RULEDIR"], "footer.txt")))
+        out.write(read_optional(os.path.join(settings.rule_dir, "footer.txt")))
 
 
 def subject_line(section, host, settings, reboot):
@@ -196,7 +194,7 @@ def subject_line(section, host, settings, reboot):
     subject = f"{host} {date} {section}"
     if reboot:
         subject = "Reboot: " + subject
-    if settings.get("ADDTAG") == "yes":
+    if settings.add_tag:
         subject = "[logcheck] " + subject
     return subject
 
@@ -210,19 +208,21 @@ def run(options, debug):
         raise RunError("logsieve should not be run as root: its state and reports belong to the "
                        "logcheck user. Use: runuser -u logcheck -- logsieve ... "
                        "(or --allow-root)")
-    with RunLock(settings["LOCKDIR"]):
-        remove_stale_temporaries(settings["STATEDIR"])
-        debug(f"loading rules from {settings['RULEDIR']} (level {settings['REPORTLEVEL']})")
-        tree = RuleTree(settings["RULEDIR"], settings["REPORTLEVEL"])
-        classifier = Classifier(tree, flag(settings, "SUPPORT_CRACKING_IGNORE"))
+    with RunLock(settings.lock_dir):
+        remove_stale_temporaries(settings.state_dir)
+        debug(f"loading rules from {settings.rule_dir} (level {settings.report_level})")
+        tree = RuleTree(settings.rule_dir, settings.report_level)
+        classifier = Classifier(tree, settings.support_cracking_ignore)
         debug(f"compiled {len(classifier.quiet)} rules")
         groups, errors = collect_sources(settings, options, debug)
-        unique, tmpdir = flag(settings, "SORTUNIQ"), settings.get("TMP")
+        unique, tmpdir = settings.sort_unique, settings.tmp
         result = None
         try:
             result = classify_blocks(classifier, read_groups(groups),
                                      lambda: SortedLines(unique=unique, tmpdir=tmpdir))
             debug(f"read {result.lines} lines")
+            for rule, count in result.timeouts.items():
+                debug(timeout_notice(rule, count))
             section = report_section(result, settings) if result.lines else None
             if result.lines == 0 and errors:
                 raise RunError("\n".join(errors))

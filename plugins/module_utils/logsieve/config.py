@@ -3,45 +3,15 @@
 logcheck sources logcheck.conf with bash.  logsieve reads the same file as
 shell variable assignments (quoted or not, with $VAR expansion) and refuses
 anything else with the file, the line and the reason, rather than guess.
+Each setting is declared once (class Settings): its variable, its default and
+how its value is read; the run reads the typed Settings, never the variables.
 """
 
 import glob
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from .errors import LogsieveError
-
-# logcheck 1.4's defaults (set in the script before it sources logcheck.conf).
-DEFAULTS = {
-    "REPORTLEVEL": "server",
-    "SENDMAILTO": "root",
-    "ATTACKSUBJECT": "Security Alerts",
-    "SECURITYSUBJECT": "Security Events",
-    "EVENTSSUBJECT": "System Events",
-    "ADDTAG": "no",
-    "RULEDIR": "/etc/logcheck",
-    "STATEDIR": "/var/lib/logcheck",
-    "LOGFILES_LIST": "/etc/logcheck/logcheck.logfiles",
-    "LOGFILES_LIST_D": "/etc/logcheck/logcheck.logfiles.d",
-    "LOGFILE_FALLBACK": "/var/log/syslog",
-    "INTRO": "1",
-    "MAILASATTACH": "0",
-    "MIMEENCODING": "",
-    "FQDN": "0",
-    "SORTUNIQ": "0",
-    "SUPPORT_CRACKING_IGNORE": "0",
-    "SYSLOGSUMMARY": "0",
-    "LOCKDIR": "/run/lock/logcheck",
-    "TMP": "/tmp",
-    # logsieve's own settings (logcheck ignores them)
-    "SENDMAIL": "/usr/sbin/sendmail -t -oi",
-    "DELIVERY": "sendmail",
-    "SMTP_HOST": "localhost",
-    "SMTP_PORT": "25",
-    "SMTP_STARTTLS": "0",
-    "SMTP_USER": "",
-    "SMTP_PASSWORD": "",
-    "SMTP_FROM": "",
-}
+from .levels import REPORT_LEVELS
 
 DEFAULT_CONF = "/etc/logcheck/logcheck.conf"
 JOURNAL = "journal"
@@ -155,23 +125,121 @@ def read_conf(path, variables=None):
     return variables
 
 
-def flag(variables, name):
-    """logcheck's numeric switches: 1 (and for INTRO/ADDTAG 'yes') mean on."""
-    value = variables.get(name, "").strip()
+def _text(value, name):
+    return value
+
+
+def _switch(value, name):
+    """logcheck's numeric switches: 1 or yes mean on; 0, no or nothing off;
+    another number is on (bash's -eq)."""
+    value = value.strip()
     if value in ("1", "yes"):
         return True
     if value in ("0", "no", ""):
-        return name == "INTRO" and value == ""
+        return False
     try:
         return int(value) != 0
     except ValueError:
         raise ConfigError(f"{name} must be 0 or 1, not {value!r}") from None
 
 
+def _switch_on_when_empty(value, name):
+    """INTRO: a switch that is on when set to nothing, as logcheck reads it."""
+    return value.strip() == "" or _switch(value, name)
+
+
+def _yes(value, name):
+    """ADDTAG: on only when exactly "yes" (logcheck's test)."""
+    return value == "yes"
+
+
+def _one_of(*choices, error=None):
+    def read(value, name):
+        if value not in choices:
+            raise ConfigError(error or f"{name} must be one of {', '.join(choices)}, "
+                                       f"not {value!r}")
+        return value
+    return read
+
+
+def _port(value, name):
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+
+
+def _attachment(value, name):
+    """MAILASATTACH: 0 the report inline, 1 attached, 2 attached gzipped."""
+    value = value.strip() or "0"
+    if value not in ("0", "1", "2"):
+        raise ConfigError(f"{name} must be 0, 1 or 2, not {value!r}")
+    return int(value)
+
+
+def _setting(variable, default, read=_text, secret=False):
+    return field(repr=not secret,
+                 metadata={"variable": variable, "default": default, "read": read})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """logcheck.conf's variables with the command line's on top, parsed and
+    typed once.  Unknown variables are kept by read_conf() for $VAR
+    expansion and otherwise ignored, as logcheck ignores them."""
+
+    # logcheck 1.4's settings and defaults (set before it sources logcheck.conf)
+    report_level: str = _setting("REPORTLEVEL", "server", _one_of(
+        *REPORT_LEVELS, error="REPORTLEVEL is set to an unknown value"))
+    mail_to: str = _setting("SENDMAILTO", "root")
+    attack_subject: str = _setting("ATTACKSUBJECT", "Security Alerts")
+    security_subject: str = _setting("SECURITYSUBJECT", "Security Events")
+    events_subject: str = _setting("EVENTSSUBJECT", "System Events")
+    add_tag: bool = _setting("ADDTAG", "no", _yes)             # "[logcheck] " before the subject
+    rule_dir: str = _setting("RULEDIR", "/etc/logcheck")
+    state_dir: str = _setting("STATEDIR", "/var/lib/logcheck")
+    logfiles_list: str = _setting("LOGFILES_LIST", "/etc/logcheck/logcheck.logfiles")
+    logfiles_list_d: str = _setting("LOGFILES_LIST_D", "/etc/logcheck/logcheck.logfiles.d")
+    logfile_fallback: str = _setting("LOGFILE_FALLBACK", "/var/log/syslog")
+    intro: bool = _setting("INTRO", "1", _switch_on_when_empty)  # header.txt and footer.txt
+    mail_as_attachment: int = _setting("MAILASATTACH", "0", _attachment)
+    mime_encoding: str = _setting("MIMEENCODING", "")         # accepted; mails are always MIME
+    fqdn: bool = _setting("FQDN", "0", _switch)                # the host's full name in the subject
+    sort_unique: bool = _setting("SORTUNIQ", "0", _switch)     # sort -u instead of sort -k 1,3 -s
+    support_cracking_ignore: bool = _setting("SUPPORT_CRACKING_IGNORE", "0", _switch)
+    syslog_summary: bool = _setting("SYSLOGSUMMARY", "0", _switch)  # the grouped summary (-u)
+    lock_dir: str = _setting("LOCKDIR", "/run/lock/logcheck")
+    tmp: str = _setting("TMP", "/tmp")
+    # logsieve's own settings (logcheck ignores them)
+    read_journal: str = _setting("READ_JOURNAL", "auto", _one_of("auto", "yes", "no"))
+    sendmail: str = _setting("SENDMAIL", "/usr/sbin/sendmail -t -oi")
+    delivery: str = _setting("DELIVERY", "sendmail", _one_of("sendmail", "smtp"))
+    smtp_host: str = _setting("SMTP_HOST", "localhost")
+    smtp_port: int = _setting("SMTP_PORT", "25", _port)
+    smtp_starttls: bool = _setting("SMTP_STARTTLS", "0", _switch)
+    smtp_user: str = _setting("SMTP_USER", "")
+    smtp_password: str = _setting("SMTP_PASSWORD", "", secret=True)
+    smtp_password_file: str = _setting("SMTP_PASSWORD_FILE", "")  # instead of SMTP_PASSWORD
+    smtp_from: str = _setting("SMTP_FROM", "")
+
+    @classmethod
+    def from_variables(cls, variables):
+        """The typed settings of `variables` (read_conf()'s); ConfigError
+        names the first variable whose value cannot be used."""
+        return cls(**{setting.name: setting.metadata["read"](
+                          variables.get(setting.metadata["variable"], ""),
+                          setting.metadata["variable"])
+                      for setting in fields(cls)})
+
+
+# The variables' defaults: what read_conf() starts from, as logcheck does.
+DEFAULTS = {setting.metadata["variable"]: setting.metadata["default"]
+            for setting in fields(Settings)}
+
+
 @dataclass
 class LogList:
     entries: list = field(default_factory=list)   # paths, or JOURNAL
-    lists: list = field(default_factory=list)     # the list files read
 
 
 def read_log_list(list_file, list_dir):
@@ -186,7 +254,6 @@ def read_log_list(list_file, list_dir):
                 data = handle.read()
         except OSError as error:
             raise ConfigError(f"{path} does not exist or could not be read: {error.strerror}") from None
-        result.lists.append(path)
         for raw in data.split(b"\n"):
             if not raw.strip() or raw.startswith(b"#"):
                 continue

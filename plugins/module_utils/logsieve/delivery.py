@@ -69,7 +69,7 @@ def _plain(report):
         all(len(line) <= LONGEST_PLAIN_LINE for line in report.split(b"\n"))
 
 
-def build_message(report, subject, to, sender="", attach="0"):
+def build_message(report, subject, to, sender="", attach=0):
     """The report as a MIME message that any MTA accepts.
 
     Headers: the subject and addresses are folded onto one line (no header or
@@ -79,8 +79,8 @@ def build_message(report, subject, to, sender="", attach="0"):
     long lines and any byte survive 7-bit transports (logcheck needed its
     MIMEENCODING switch after exim rejected such mails).
 
-    attach: logcheck's MAILASATTACH: "1" sends the report as the attachment
-    logcheck_report, "2" gzip-compressed as logcheck_report.gz, with the
+    attach: logcheck's MAILASATTACH: 1 sends the report as the attachment
+    logcheck_report, 2 gzip-compressed as logcheck_report.gz, with the
     text "Report attached".
     """
     import email.policy
@@ -95,9 +95,9 @@ def build_message(report, subject, to, sender="", attach="0"):
     message["Date"] = email.utils.formatdate(localtime=True)
     message["Message-ID"] = email.utils.make_msgid("logsieve")
     message["Auto-Submitted"] = "auto-generated"
-    if attach in ("1", "2"):
+    if attach in (1, 2):
         message.set_content("Report attached\n", subtype="plain", charset="us-ascii", cte="7bit")
-        if attach == "1":
+        if attach == 1:
             message.add_attachment(report, maintype="text", subtype="plain",
                                    filename="logcheck_report", cte="base64")
         else:
@@ -147,9 +147,9 @@ def send_with_command(message, command, tmpdir=None):
 def smtp_password(settings):
     """SMTP_PASSWORD, or the first line of SMTP_PASSWORD_FILE (so that the
     secret need not sit in logcheck.conf); the file must not be world-readable."""
-    path = settings.get("SMTP_PASSWORD_FILE", "")
+    path = settings.smtp_password_file
     if not path:
-        return settings.get("SMTP_PASSWORD", "")
+        return settings.smtp_password
     try:
         with open(path, "rb") as handle:
             if os.fstat(handle.fileno()).st_mode & 0o004:
@@ -172,10 +172,6 @@ def send_with_smtp(message, host, port, starttls=False, user="", password="", se
         raise DeliveryError("SMTP_USER is set but SMTP_STARTTLS is not: refusing to send "
                             "the password in clear")
     try:
-        port = int(port)
-    except ValueError:
-        raise DeliveryError(f"SMTP_PORT must be a number, not {port!r}") from None
-    try:
         with smtplib.SMTP(host, port, timeout=60) as client:
             client.ehlo()
             if starttls:
@@ -191,22 +187,17 @@ def send_with_smtp(message, host, port, starttls=False, user="", password="", se
 
 
 def deliver(report, subject, settings):
-    """Deliver `report` (bytes) as configured in `settings` (logcheck.conf
-    variables).  With -o the command line writes the report itself."""
-    method = settings.get("DELIVERY", "sendmail")
-    sender = settings.get("SMTP_FROM", "")
-    if method == "smtp" and not sender:
+    """Deliver `report` (bytes) as configured in `settings` (config.Settings:
+    DELIVERY is sendmail or smtp).  With -o the command line writes the report
+    itself."""
+    sender = settings.smtp_from
+    if settings.delivery == "smtp" and not sender:
         # sendmail adds a From of its own; an SMTP server needs one.
         sender = f"logcheck@{socket.getfqdn()}"
-    attach = settings.get("MAILASATTACH", "0").strip() or "0"
-    if attach not in ("0", "1", "2"):
-        raise DeliveryError(f"MAILASATTACH must be 0, 1 or 2, not {attach!r}")
-    message = build_message(report, subject, settings["SENDMAILTO"], sender, attach)
-    if method == "sendmail":
-        send_with_command(message, settings["SENDMAIL"], settings.get("TMP"))
-    elif method == "smtp":
-        send_with_smtp(message, settings["SMTP_HOST"], settings["SMTP_PORT"],
-                       settings.get("SMTP_STARTTLS", "0") in ("1", "yes"),
-                       settings.get("SMTP_USER", ""), smtp_password(settings), sender)
+    message = build_message(report, subject, settings.mail_to, sender,
+                            settings.mail_as_attachment)
+    if settings.delivery == "sendmail":
+        send_with_command(message, settings.sendmail, settings.tmp)
     else:
-        raise DeliveryError(f"DELIVERY must be 'sendmail' or 'smtp', not {method!r}")
+        send_with_smtp(message, settings.smtp_host, settings.smtp_port, settings.smtp_starttls,
+                       settings.smtp_user, smtp_password(settings), sender)

@@ -3,15 +3,32 @@ logcheck classification of log lines built on it.
 
 Every caller (the command line, the Ansible module, the tests) matches through
 `CompiledRules`, so a rule means the same thing everywhere.
+
+Words used here:
+  raise rules   cracking.d and violations.d rules: a line they match goes
+                into an attack or security section (unless an ignore file
+                of the pair drops it).
+  quiet set     one CompiledRules holding the raise rules first, then every
+                ignore.d rule: a line it does not match is a system event, a
+                line only ignore rules match is dropped.  One RE2 pass decides
+                the common case.
+  side set      the cracking.ignore.d and violations.ignore.d rules, asked
+                only about lines a raise rule matched.
+  noticed       a line of a block with a hit that needs a closer look: a
+                raise rule, or an approximate rule whose hit the `regex`
+                package must confirm (BlockMatch.noticed).
+  placed        a noticed line a raise rule really matched, with the
+                sections logcheck puts it in (Classifier.place()).
 """
 
 import os
-import re
 from itertools import accumulate, compress
-from operator import le, not_
+from operator import not_
+from typing import NamedTuple, Optional
 
 from re2 import _re2
 
+from .lines import WHITESPACE, has_trailing_whitespace, sort_order
 from .rules import Rule, RuleError, share_prefixes, translate
 
 try:
@@ -20,12 +37,6 @@ try:
     from ._blockmatch import RuleSet as BlockMatcher, RunMerger, sort_lines
 except ImportError:
     BlockMatcher = RunMerger = sort_lines = None
-
-# Trailing white space logcheck strips (sed 's/[[:space:]]\+$//' in the C locale).
-TRAILING_WHITESPACE = b" \t\n\v\f\r"
-# Every white space byte but newline, mapped to CR: one search then finds a
-# line that ends in any of them.
-_BLANKS_TO_CR = bytes.maketrans(b" \t\v\f", b"\r\r\r\r")
 
 # Per-line time limit for the `regex` package (rules RE2 cannot run exactly).
 FALLBACK_TIMEOUT = 0.5
@@ -45,23 +56,30 @@ def _re2_options():
     return options
 
 
-def has_trailing_whitespace(text):
-    """Whether a line of `text` (lines joined by newlines) ends in white space."""
-    marked = text.translate(_BLANKS_TO_CR)
-    return b"\r\n" in marked or marked.endswith(b"\r")
+class BlockMatch(NamedTuple):
+    """One block of lines matched by CompiledRules.classify_block() (the C++
+    matcher returns the same six values as a tuple)."""
+
+    lines: int               # lines read
+    events: bytes            # the lines no rule matched, as read, joined by newlines
+    event_count: int         # how many lines `events` holds
+    strip: bool              # whether one of them ends in white space (the report strips it)
+    order: Optional[tuple]   # lines.sort_order() of them; None without events
+    noticed: list            # (line, candidate hits, events before it) of each noticed line
 
 
-# The key of logcheck's `sort -k 1,3 -s` in the C locale: up to the end of the
-# third field (runs of non-blanks, each with the blanks before it).  Python's
-# `re` on our own data, not a rule.
-_SORT_KEY = re.compile(rb"(?:[ \t\n]*[^ \t\n]*){3}")
+class BlockResult(NamedTuple):
+    """One block of lines classified by Classifier.classify_text().  The
+    first five fields are its quiet set's BlockMatch's, settled: a noticed
+    line no rule really matched is an event again."""
 
-
-def sort_order(lines):
-    """(first sort key, last sort key, whether the keys never decrease) for a
-    non-empty list of lines; bytes compare as sort(1) does in the C locale."""
-    keys = [line[:_SORT_KEY.match(line).end()] for line in lines]
-    return keys[0], keys[-1], all(map(le, keys, keys[1:]))
+    lines: int
+    events: bytes
+    event_count: int
+    strip: bool
+    order: Optional[tuple]
+    placed: list             # Classifier.place() of each line a raise rule matched
+    timeouts: dict           # rule -> lines it could not decide in time (they were kept)
 
 
 def block_matcher_enabled():
@@ -83,7 +101,7 @@ class CompiledRules:
         self._set = _re2.Set(_re2.RE2.Anchor.UNANCHORED, options)
         # index -> compiled `regex` pattern that confirms an approximate RE2 hit
         self._confirm = {}
-        self.timeouts = 0
+        self.timeouts = {}  # rule index -> lines it could not decide in time
         patterns = []  # what the set holds, in rule order
         for index, (rule, translation) in enumerate(
                 zip(self.rules, translations or [None] * len(self.rules))):
@@ -156,21 +174,16 @@ class CompiledRules:
                 if index not in self._confirm or self._confirmed(index, line)]
 
     def classify_block(self, text, attention):
-        """Match every line of `text` (whole lines joined by newlines), each
-        without its trailing white space.  Returns (lines read, events, event
-        count, strip, order, noticed): `events` joins the lines no rule
-        matched, as read; `strip` tells whether any of them ends in white
-        space; `order` is sort_order() of them (None without events);
-        `noticed` lists (line, hits, events before it) for the lines with a
-        hit on a rule flagged in `attention` (one byte per rule).  Lines
+        """The BlockMatch of `text` (whole lines joined by newlines), each line
+        matched without its trailing white space.  A line is noticed when it
+        has a hit on a rule flagged in `attention` (one byte per rule); lines
         matched only by other rules are dropped.  Hits are candidates:
         confirm() them."""
         if self._block_matcher is not None:
-            return self._block_matcher.classify(text, attention)
+            return BlockMatch._make(self._block_matcher.classify(text, attention))
         # google-re2, one call per line; map() and compress() keep the loop in C.
         lines = bytes(text).split(b"\n")
-        hits = list(map(self.match_candidates,
-                        [line.rstrip(TRAILING_WHITESPACE) for line in lines]))
+        hits = list(map(self.match_candidates, [line.rstrip(WHITESPACE) for line in lines]))
         is_event = list(map(not_, hits))
         events = list(compress(lines, is_event))
         event_count = len(events)
@@ -183,21 +196,33 @@ class CompiledRules:
             noticed = [(lines[index], hits[index], events_before[index]) for index in noticed_at]
         order = sort_order(events) if events else None
         events = b"\n".join(events)
-        return len(lines), events, event_count, has_trailing_whitespace(events), order, noticed
+        return BlockMatch(len(lines), events, event_count, has_trailing_whitespace(events),
+                          order, noticed)
 
     def matches(self, line):
         return bool(self.match(line))
-
-    def matching_rules(self, line):
-        return [self.rules[index] for index in sorted(self.match(line))]
 
     def _confirmed(self, index, line):
         try:
             return self._confirm[index].search(line, timeout=FALLBACK_TIMEOUT) is not None
         except TimeoutError:
             # A rule that cannot decide in time does not hide the line.
-            self.timeouts += 1
+            self.timeouts[index] = self.timeouts.get(index, 0) + 1
             return False
+
+    def take_timeouts(self):
+        """{rule: lines} for the rules that could not decide a line within
+        FALLBACK_TIMEOUT since the last call (those lines were not hidden);
+        the count starts again."""
+        timeouts = {self.rules[index]: count for index, count in self.timeouts.items()}
+        self.timeouts = {}
+        return timeouts
+
+
+def timeout_notice(rule, count):
+    """What to tell the administrator about a rule that timed out."""
+    return (f"rule {rule} could not decide {count} line(s) within {FALLBACK_TIMEOUT} s "
+            f"(the `regex` package's limit): they were taken as not matched by it")
 
 
 def _no_match(line):
@@ -228,15 +253,6 @@ def _compile_fallback(rule, pattern, reason=None):
         raise RuleError(rule.path, rule.line, rule.pattern, reason or str(error)) from None
 
 
-def compile_rules(rules):
-    """Compile rules, raising RuleError for the first one that cannot be used."""
-    return CompiledRules(rules)
-
-
-def strip_line(line):
-    return line.rstrip(TRAILING_WHITESPACE)
-
-
 # --- logcheck's classification ---------------------------------------------------
 
 class Classification:
@@ -249,15 +265,25 @@ class Classification:
     SortedLines, which streams to sort(1) so memory stays bounded).
     """
 
-    def __init__(self, events=None, new_section=list):
+    def __init__(self, new_section=list):
         self.new_section = new_section
-        self.events = events if events is not None else new_section()
+        self.events = new_section()
         self.attack = {}
         self.violations = {}
         # Violations sections as they are when some attack alert was found:
         # logcheck then drops lines that also match a cracking rule.
         self._violations_after_attack = {}
         self.lines = 0
+        self.timeouts = {}  # rule -> lines it could not decide in time (they were kept)
+
+    def add_block(self, block):
+        """Add a Classifier.classify_text() BlockResult."""
+        self.lines += block.lines
+        if block.event_count:
+            self.events.write_text(block.events, block.event_count, block.strip, block.order)
+        self.add_placed(block.placed)
+        for rule, count in block.timeouts.items():
+            self.timeouts[rule] = self.timeouts.get(rule, 0) + count
 
     def add_placed(self, placed):
         """Add lines placed by Classifier.place(): (line, attack section names,
@@ -345,18 +371,14 @@ class Classifier:
         self._attention = bytes(index in attention for index in range(len(self.quiet)))
 
     def classify_text(self, text):
-        """Classify the lines of `text` (bytes of whole lines joined by
-        newlines, or any buffer of such bytes).  Returns (lines read, events,
-        event count, strip, order, placed): the lines no rule matches, joined
-        by newlines, whether any of them ends in white space, their
-        sort_order(), and place() for each line some raise rule matches.
-        Lines are returned as read; they are stripped when written."""
-        count, events, event_count, strip, order, noticed = self.quiet.classify_block(
-            text, self._attention)
+        """The BlockResult of `text` (bytes of whole lines joined by newlines,
+        or any buffer of such bytes).  Lines are kept as read; they are
+        stripped when written."""
+        match = self.quiet.classify_block(text, self._attention)
         placed = []
         late_events = []  # (events before it, line) for lines whose hits were all false
-        for line, hits, events_before in noticed:
-            stripped = line.rstrip(TRAILING_WHITESPACE)
+        for line, hits, events_before in match.noticed:
+            stripped = line.rstrip(WHITESPACE)
             if not self.quiet.unconfirmed.isdisjoint(hits):
                 hits = self.quiet.confirm(hits, stripped)
             if not hits:
@@ -364,10 +386,14 @@ class Classifier:
             elif min(hits) < self._raise_count:
                 placed.append(self.place(line, stripped, hits))
         if late_events:
-            lines = _insert_lines(events, event_count, late_events)
-            events, event_count, order = b"\n".join(lines), len(lines), sort_order(lines)
-            strip = strip or has_trailing_whitespace(events)
-        return count, events, event_count, strip, order, placed
+            lines = _insert_lines(match.events, match.event_count, late_events)
+            events = b"\n".join(lines)
+            match = match._replace(events=events, event_count=len(lines), order=sort_order(lines),
+                                   strip=match.strip or has_trailing_whitespace(events))
+        timeouts = self.quiet.take_timeouts()
+        if self.side.timeouts:
+            timeouts.update(self.side.take_timeouts())
+        return BlockResult(*match[:5], placed, timeouts)
 
     def place(self, line, stripped, hits):
         """The sections logcheck's greplogoutput() puts a line in that some
@@ -458,6 +484,5 @@ def _tagged(groups):
     return rules, tags
 
 
-__all__ = ["CompiledRules", "Classifier", "Classification", "Rule", "RuleError",
-           "compile_rules", "has_trailing_whitespace", "sort_order", "strip_line",
-           "TRAILING_WHITESPACE"]
+__all__ = ["BlockMatch", "BlockResult", "CompiledRules", "Classifier", "Classification",
+           "Rule", "RuleError", "timeout_notice"]

@@ -13,7 +13,8 @@ import mmap
 import multiprocessing
 import os
 
-from .engine import Classification, block_matcher_enabled, sort_lines
+from .engine import BlockResult, Classification, block_matcher_enabled, sort_lines
+from .lines import whole_line_blocks
 
 MAX_WORKERS = 4
 
@@ -30,12 +31,12 @@ def classify_sorted(classifier, text):
     """classifier.classify_text(), the events of a block out of logcheck's
     order sorted (stably, on its key) where the native module can: in the
     workers, in parallel, so that the report's SortedLines only merges runs."""
-    count, events, event_count, strip, order, placed = classifier.classify_text(text)
-    if order is not None and not order[2] and sort_lines is not None \
+    result = classifier.classify_text(text)
+    if result.order is not None and not result.order[2] and sort_lines is not None \
             and block_matcher_enabled():
-        events, first_key, last_key = sort_lines(events)
-        order = (first_key, last_key, True)
-    return count, events, event_count, strip, order, placed
+        events, first_key, last_key = sort_lines(result.events)
+        result = result._replace(events=events, order=(first_key, last_key, True))
+    return result
 
 
 def _classify_in_worker(text):
@@ -43,14 +44,14 @@ def _classify_in_worker(text):
 
 
 def _classify_slot(slot, length):
-    """classify_text() on the block in `slot`; its events are written back
-    to the slot and returned as their length."""
+    """classify_sorted() on the block in `slot`.  Its events, the bulk of the
+    result, go back through the same slot: returns (slot, their length, the
+    BlockResult without them)."""
     start = slot * SLOT_SIZE
     with memoryview(_worker_slots) as shared:
-        count, events, event_count, strip, order, placed = \
-            classify_sorted(_worker_classifier, shared[start:start + length])
-        shared[start:start + len(events)] = events
-    return count, (slot, len(events)), event_count, strip, order, placed
+        result = classify_sorted(_worker_classifier, shared[start:start + length])
+        shared[start:start + len(result.events)] = result.events
+    return slot, len(result.events), result._replace(events=b"")
 
 
 def default_workers():
@@ -59,23 +60,6 @@ def default_workers():
     if configured.isdigit() and int(configured) > 0:
         return int(configured)
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
-
-
-def whole_line_blocks(chunks, newlines=False):
-    """Blocks of whole lines (joined by newlines, no final newline) from a
-    stream of byte chunks; a last line without a newline is a block too.
-    With `newlines`, every block ends in a newline, the last one included."""
-    pending = b""
-    for chunk in chunks:
-        data = pending + chunk if pending else chunk
-        end = data.rfind(b"\n")
-        if end < 0:
-            pending = data
-            continue
-        pending = data[end + 1:]
-        yield data[:end + 1] if newlines else data[:end]
-    if pending:
-        yield pending + b"\n" if newlines else pending
 
 
 def read_groups(groups):
@@ -99,15 +83,13 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
     free_slots = []
 
     def collect(outcome):
-        count, events, event_count, strip, order, placed = outcome
-        result.lines += count
-        if isinstance(events, tuple):  # (slot, length) in shared memory
-            slot, length = events
+        """Add a BlockResult, or _classify_slot()'s outcome."""
+        if not isinstance(outcome, BlockResult):
+            slot, length, outcome = outcome
             free_slots.append(slot)
             events = memoryview(slots)[slot * SLOT_SIZE:slot * SLOT_SIZE + length]
-        if event_count:
-            result.events.write_text(events, event_count, strip, order)
-        result.add_placed(placed)
+            outcome = outcome._replace(events=events)
+        result.add_block(outcome)
 
     try:
         for number, text in enumerate(blocks):

@@ -21,9 +21,8 @@ import re
 import subprocess
 import tempfile
 
-from .engine import (TRAILING_WHITESPACE, RunMerger, block_matcher_enabled,
-                     has_trailing_whitespace, sort_lines, sort_order)
-from .pipeline import whole_line_blocks
+from .engine import RunMerger, block_matcher_enabled, sort_lines
+from .lines import has_trailing_whitespace, sort_order, stripped_blocks, whole_line_blocks
 from .errors import LogsieveError
 
 SORT_BUFFER = "16M"  # sort(1) spills to temporary files beyond this
@@ -93,7 +92,7 @@ class SortedLines:
     def write_text(self, text, count, strip, order):
         """Add `count` lines given as one bytes-like object joined by
         newlines; `strip`: whether some of them end in white space; `order`:
-        their engine.sort_order()."""
+        their lines.sort_order()."""
         first_key, last_key, in_order = order
         self.count += count
         self.needs_strip = self.needs_strip or strip
@@ -194,15 +193,6 @@ def _copy_file(source, pipe, size):
         if sent == 0:
             raise ReportError("the temporary file of report lines ended early")
         offset += sent
-
-
-def stripped_blocks(blocks):
-    """Blocks with trailing white space removed from every line."""
-    for block in blocks:
-        if has_trailing_whitespace(block[:-1]):
-            block = b"\n".join(line.rstrip(TRAILING_WHITESPACE)
-                               for line in block[:-1].split(b"\n")) + b"\n"
-        yield block
 
 
 def section_header(title):

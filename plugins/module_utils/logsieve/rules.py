@@ -14,19 +14,14 @@ import re
 import stat
 from dataclasses import dataclass
 from .errors import LogsieveError
+from .levels import IGNORE_LEVELS
+from .lines import WHITESPACE
 
 # The directories of a logcheck rule tree.
 CRACKING = "cracking.d"
 CRACKING_IGNORE = "cracking.ignore.d"
 VIOLATIONS = "violations.d"
 VIOLATIONS_IGNORE = "violations.ignore.d"
-LEVELS = ("paranoid", "server", "workstation")
-# Report level -> the ignore.d.* directories that apply, as logcheck combines them.
-IGNORE_LEVELS = {
-    "workstation": ("workstation", "server", "paranoid"),
-    "server": ("server", "paranoid"),
-    "paranoid": ("paranoid",),
-}
 
 # The start of a syslog line up to the program name, for both time stamp forms:
 # classic "Nov 21 07:44:38" and RFC 3339 (Debian 12's rsyslog), with or without
@@ -36,7 +31,6 @@ SYSLOG_PREFIX = (r"^(\w{3} [ :[:digit:]]{11}|[[:digit:]]{4}-[[:digit:]]{2}-[[:di
                  r"[[:digit:]]{2}:[[:digit:]]{2}:[[:digit:]]{2}(\.[[:digit:]]+)?"
                  r"(Z|[+-][[:digit:]]{2}:[[:digit:]]{2})) [._[:alnum:]-]+ ")
 
-_WHITESPACE = b" \t\n\v\f\r"
 _RUN_PARTS_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
@@ -69,7 +63,7 @@ class Rule:
 
 def is_rule_line(raw_line):
     """logcheck keeps every line that is neither blank nor starts with '#'."""
-    return bool(raw_line.strip(_WHITESPACE)) and not raw_line.startswith(b"#")
+    return bool(raw_line.strip(WHITESPACE)) and not raw_line.startswith(b"#")
 
 
 def read_rule_file(path):

@@ -348,16 +348,3 @@ def journal_duplicated_by(entries, read_journal="auto", now=None, catch_all=SYSL
                 pass
     return None
 
-
-def split_lines(chunks):
-    """Lines (without newline) of a stream of byte chunks; a last line without
-    a final newline is still a line, as sort(1) reads it."""
-    pending = b""
-    for chunk in chunks:
-        if pending:
-            chunk = pending + chunk
-        lines = chunk.split(b"\n")
-        pending = lines.pop()
-        yield from lines
-    if pending:
-        yield pending

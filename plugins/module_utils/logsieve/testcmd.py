@@ -9,9 +9,9 @@ import argparse
 import os
 import sys
 
-from .engine import compile_rules, strip_line
+from .engine import CompiledRules, timeout_notice
+from .lines import split_lines, strip_line
 from .rules import Rule, RuleError, SYSLOG_PREFIX, read_rule_file, rule_files
-from .sources import split_lines
 from .errors import LogsieveError
 
 RULER = "=" * 80
@@ -81,7 +81,7 @@ def main(argv):
         if not options.logfile:
             raise UsageError("no log file specified, please choose -a or -s or -l LOGFILE")
         rules = load_rules(options)
-        compiled = compile_rules(rules)
+        compiled = CompiledRules(rules)
         with open(options.logfile, "rb") as log:
             printed = 0
             out = sys.stdout.buffer
@@ -96,6 +96,8 @@ def main(argv):
     except OSError as error:
         print(f"ERROR: '{error.filename}' {error.strerror}!", file=sys.stderr)
         return 2
+    for rule, count in compiled.take_timeouts().items():
+        print(f"WARNING: {timeout_notice(rule, count)}", file=sys.stderr)
     if not options.quiet:
         print(RULER)
         print(f"parsed file: {options.logfile}")
