@@ -20,7 +20,7 @@ VENV ?= $(REPO)/.venv
 # Images the scenarios and the demo use (scripts/build-images.sh).
 SUITES ?= bullseye bookworm trixie
 # Molecule scenarios run by `make test`, in this order. Add yours here.
-MOLECULE_SCENARIOS ?= default index rules central
+MOLECULE_SCENARIOS ?= default index rules central buildonce
 # Extra arguments for pytest, e.g. PYTEST_ARGS='-k engine'.
 PYTEST_ARGS ?=
 
