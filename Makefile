@@ -4,8 +4,10 @@
 #                integration (pytest), then every molecule scenario
 #   make central the central logging scenario alone (no-loss figures)
 #   make lint    ansible-lint (production profile) and ansible-galaxy collection build
-#   make bench   logsieve against Debian's logcheck, three corpora of 1,000,000 lines: times, ratios, memory
-#   make bench-ci the same corpora, a fifth of the lines (what CI runs)
+#   make bench   logsieve against Debian's logcheck, three corpora of 1,000,000 lines: times,
+#                ratios, memory; the grouped report's cost, and its accuracy on loghub's labelled logs
+#   make bench-ci the same, the corpora with a fifth of the lines (what CI runs)
+#   make fuzz    the rule dialect against GNU grep: FUZZ_CASES random rules (default 20000)
 #   make demo    a small fleet of Debian containers, the site playbook, a real report
 #   make clean   remove the demo fleet, molecule instances and build droppings
 # Podman and the images need root (scripts/setup-podman.sh installs podman).
@@ -34,7 +36,7 @@ export ANSIBLE_NOCOLOR ?= 1
 VENV_STAMP := $(VENV)/.installed
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/logsieve/logcheck
 
-.PHONY: help venv images collection test unit python-tests molecule lint bench bench-ci demo demo-clean clean central
+.PHONY: help venv images collection test unit python-tests molecule lint bench bench-ci demo demo-clean clean central fuzz
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -73,6 +75,14 @@ test: python-tests molecule
 # pytest exits 5 when it collects no tests: that is not a failure here.
 PYTEST = { $(VENV)/bin/pytest $(1) $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc; }
+
+# The dialect fuzzer beyond the test run's seeded few hundred cases: a fresh
+# seed (FUZZ_SEED to repeat one); every disagreement with grep is appended to
+# tests/unit/ere_cases.jsonl, which the tests replay.
+FUZZ_CASES ?= 20000
+fuzz: venv
+	cd $(REPO) && LOGSIEVE_FUZZ_CASES=$(FUZZ_CASES) $(if $(FUZZ_SEED),LOGSIEVE_FUZZ_SEED=$(FUZZ_SEED)) \
+	  PYTHONPATH=$(REPO)/plugins/module_utils:$(REPO) $(VENV)/bin/python -m tests.unit.ere_fuzz
 
 # tests/unit without the tests marked `debian` (pyproject.toml's markers).
 unit: venv
@@ -113,9 +123,11 @@ lint: venv collection
 BENCH_ARGS ?=
 bench: venv
 	cd $(REPO) && $(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
+	cd $(REPO) && $(VENV)/bin/python -m benchmarks.loghub $(BENCH_ARGS)
 
 bench-ci: venv
 	cd $(REPO) && $(VENV)/bin/python -m benchmarks.run --lines 200000 $(BENCH_ARGS)
+	cd $(REPO) && $(VENV)/bin/python -m benchmarks.loghub $(BENCH_ARGS)
 
 # --- demo -------------------------------------------------------------------
 

@@ -19,6 +19,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <cwctype>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -68,7 +71,8 @@ int RuleSetInit(RuleSetObject* self, PyObject* args, PyObject* kwargs) {
   if (sequence == nullptr) return -1;
 
   RE2::Options options;
-  options.set_encoding(RE2::Options::EncodingLatin1);  // bytes, as grep in the C locale
+  // Bytes, as grep in the C locale (and on lines of ASCII in a UTF-8 one).
+  options.set_encoding(RE2::Options::EncodingLatin1);
   options.set_never_capture(true);
   options.set_log_errors(false);
   options.set_max_mem(max_mem);
@@ -106,10 +110,29 @@ struct Noticed {
   Py_ssize_t start, end;       // the line in the block, as read
   Py_ssize_t events_before;    // how many events precede it
   std::vector<int> hits;
+  bool undecided;              // beyond ASCII in a UTF-8 locale: hits None
 };
 
-// classify(block, attention) -> the six fields of engine.BlockMatch, as a
-// tuple (documented there; engine.CompiledRules.classify_block() wraps it).
+// Whether a line is all ASCII, eight bytes at a time.
+inline bool IsAscii(const char* data, Py_ssize_t length) {
+  Py_ssize_t i = 0;
+  uint64_t high = 0;
+  for (; i + 8 <= length; i += 8) {
+    uint64_t word;
+    memcpy(&word, data + i, 8);
+    high |= word;
+  }
+  for (; i < length; i++) high |= static_cast<unsigned char>(data[i]);
+  return (high & 0x8080808080808080ULL) == 0;
+}
+
+// classify(block, attention, utf8=False) -> the six fields of
+// engine.BlockMatch, as a tuple (documented there;
+// engine.CompiledRules.classify_block() wraps it).
+//
+// utf8 (a UTF-8 locale): a line beyond ASCII, rare, is not matched here: it
+// is returned in `noticed` with hits None, and the engine matches it as the
+// locale reads it (engine.CompiledRules; the same code whichever matcher).
 //
 // block: whole lines joined by newlines (no final newline), each matched
 // without its trailing white space; attention: one byte per pattern, non-zero
@@ -118,7 +141,8 @@ struct Noticed {
 // be false ones, it is an event and goes there.
 PyObject* RuleSetClassify(RuleSetObject* self, PyObject* args) {
   Py_buffer block, attention;
-  if (!PyArg_ParseTuple(args, "y*y*", &block, &attention)) return nullptr;
+  int utf8 = 0;
+  if (!PyArg_ParseTuple(args, "y*y*|p", &block, &attention, &utf8)) return nullptr;
   if (attention.len < self->size) {
     PyBuffer_Release(&block);
     PyBuffer_Release(&attention);
@@ -149,6 +173,12 @@ PyObject* RuleSetClassify(RuleSetObject* self, PyObject* args) {
     while (stripped > start && IsTrailingSpace(text[stripped - 1])) stripped--;
     line_count++;
     hits.clear();
+    if (utf8 && !IsAscii(text + start, stripped - start)) {
+      noticed.push_back(Noticed{start, end, event_count, {}, true});
+      if (newline == nullptr) break;
+      start = end + 1;
+      continue;
+    }
     bool matched = self->size > 0 &&
         self->set->Match(re2::StringPiece(text + start, stripped - start), &hits);
     if (!matched) {
@@ -163,7 +193,7 @@ PyObject* RuleSetClassify(RuleSetObject* self, PyObject* args) {
     } else {
       for (int hit : hits) {
         if (flags[hit]) {
-          noticed.push_back(Noticed{start, end, event_count, hits});
+          noticed.push_back(Noticed{start, end, event_count, hits, false});
           break;
         }
       }
@@ -180,10 +210,16 @@ PyObject* RuleSetClassify(RuleSetObject* self, PyObject* args) {
   if (noticed_list == nullptr) goto fail;
   for (size_t i = 0; i < noticed.size(); i++) {
     const Noticed& line = noticed[i];
-    PyObject* hit_list = PyList_New(static_cast<Py_ssize_t>(line.hits.size()));
-    if (hit_list == nullptr) goto fail;
-    for (size_t j = 0; j < line.hits.size(); j++) {
-      PyList_SET_ITEM(hit_list, j, PyLong_FromLong(line.hits[j]));
+    PyObject* hit_list;
+    if (line.undecided) {
+      Py_INCREF(Py_None);
+      hit_list = Py_None;
+    } else {
+      hit_list = PyList_New(static_cast<Py_ssize_t>(line.hits.size()));
+      if (hit_list == nullptr) goto fail;
+      for (size_t j = 0; j < line.hits.size(); j++) {
+        PyList_SET_ITEM(hit_list, j, PyLong_FromLong(line.hits[j]));
+      }
     }
     PyObject* entry = Py_BuildValue(
         "(y#Nn)", text + line.start, line.end - line.start, hit_list, line.events_before);
@@ -212,9 +248,51 @@ fail:
   return nullptr;
 }
 
+// class_runs(name) -> [(first, last), ...]: the code points iswctype(3) puts
+// in class `name` in the current LC_CTYPE locale, as runs.  The engine reads
+// a UTF-8 locale's classes with it (charclass.locale_class; the same calls
+// through ctypes take seconds, here milliseconds).
+PyObject* ClassRuns(PyObject*, PyObject* args) {
+  const char* name;
+  if (!PyArg_ParseTuple(args, "s", &name)) return nullptr;
+  wctype_t type = wctype(name);
+  if (type == 0) {
+    PyErr_Format(PyExc_ValueError, "unknown character class %s", name);
+    return nullptr;
+  }
+  std::vector<std::pair<long, long>> runs;
+  for (long code = 0; code < 0x110000; code++) {
+    if (!iswctype(static_cast<wint_t>(code), type)) continue;
+    if (!runs.empty() && runs.back().second == code - 1) runs.back().second = code;
+    else runs.emplace_back(code, code);
+  }
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(runs.size()));
+  if (list == nullptr) return nullptr;
+  for (size_t i = 0; i < runs.size(); i++) {
+    PyObject* run = Py_BuildValue("(ll)", runs[i].first, runs[i].second);
+    if (run == nullptr) {
+      Py_DECREF(list);
+      return nullptr;
+    }
+    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), run);
+  }
+  return list;
+}
+
+PyObject* SortLines(PyObject*, PyObject* args);  // below, with the run merger
+
+PyMethodDef module_methods[] = {
+    {"class_runs", ClassRuns, METH_VARARGS,
+     "class_runs(name) -> [(first, last), ...] of iswctype(3) in the current locale"},
+    {"sort_lines", SortLines, METH_VARARGS,
+     "sort_lines(text) -> (lines sorted stably on sort -k 1,3's key, first key, last key)"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
 PyMethodDef rule_set_methods[] = {
     {"classify", reinterpret_cast<PyCFunction>(RuleSetClassify), METH_VARARGS,
-     "classify(block, attention) -> (lines, events, event_count, strip, order, noticed)"},
+     "classify(block, attention, utf8=False) -> "
+     "(lines, events, event_count, strip, order, noticed)"},
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -431,12 +509,6 @@ PyMethodDef run_merger_methods[] = {
 };
 
 PyTypeObject run_merger_type = {PyVarObject_HEAD_INIT(nullptr, 0)};
-
-PyMethodDef module_methods[] = {
-    {"sort_lines", SortLines, METH_VARARGS,
-     "sort_lines(text) -> (lines sorted stably on sort -k 1,3's key, first key, last key)"},
-    {nullptr, nullptr, 0, nullptr},
-};
 
 PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "_blockmatch",

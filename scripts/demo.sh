@@ -98,7 +98,11 @@ up() {
             logger -t su -i -p authpriv.notice "FAILED SU (to root) alice on pts/0"
             logger -t kernel -p kern.warning "EXT4-fs error (device sda1): htree_dirblock_to_tree:1082: inode #2: comm ls: bad entry in directory"
             logger -t backup -i -p user.err "nightly backup of /srv failed: No space left on device"
-            logger -t systemd -i -p daemon.info "Started demo.service - Demo service."'
+            logger -t systemd -i -p daemon.info "Started demo.service - Demo service."
+            for attempt in 1 2 3 4 5 6; do
+                user=$(echo admin test oracle guest pi admin | cut -d" " -f$attempt)
+                logger -t sshd -i -p auth.info "Invalid user $user from 198.51.100.$((attempt * 7)) port $((40000 + attempt))"
+            done'
     done
     # Wait until the clients' lines have reached the server.
     for _ in $(seq 30); do
@@ -114,10 +118,15 @@ up() {
     echo "     su FAILED SU (to root)           (a security event: violations.d/su)"
     echo "     kernel EXT4-fs error             (no rule explains it)"
     echo "     backup failed                    (no rule explains it)"
+    echo "     sshd Invalid user, 6 times       (varying user names and addresses)"
 
-    echo "== The checker's report on $report_host, which reads its own logs and every client's (as the logcheck user, with -o)"
+    echo "== The checker's report on $report_host, which reads its own logs and every client's (as the logcheck user, with -o -t: logcheck's report, cursors left alone)"
     echo
-    podman exec -u logcheck "$report_host" /usr/local/sbin/logsieve -o
+    podman exec -u logcheck "$report_host" /usr/local/sbin/logsieve -o -t
+    echo
+    echo "== The same lines as a grouped report (--overview: -u, SYSLOGSUMMARY=2, lines per program on top)"
+    echo
+    podman exec -u logcheck "$report_host" /usr/local/sbin/logsieve -o --overview
     echo
     echo "The fleet is still running: podman ps --filter name=logsieve-demo"
     echo "Inventory: $inventory    Remove it with: make demo-clean"

@@ -4,11 +4,14 @@ The pure logic of the module logsieve.logcheck.validate_rules, kept apart from
 Ansible so that it can be tested directly.  Matching goes through the checker's
 own engine (`CompiledRules`), so a rule means here exactly what it means when
 the checker runs; only the rule *text* is inspected here (anchors, trailing
-white space), never matched with Python's `re`.
+white space), split into its alternatives by the engine's ERE reader
+(`ere.top_level_alternatives`), never matched with Python's `re`.
 """
 
 import os
 
+from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.ere import (
+    top_level_alternatives)
 from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.levels import (
     IGNORE_LEVELS, REPORT_LEVELS)
 from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.lines import (
@@ -116,57 +119,6 @@ def _tree_subdirs(root, level):
 
 
 # --- Rule text checks -------------------------------------------------------------
-
-def top_level_alternatives(pattern):
-    """Split an ERE (bytes) at its top-level '|' (outside groups and bracket
-    expressions).  Returns a list of byte strings."""
-    parts = []
-    start = 0
-    depth = 0
-    index = 0
-    length = len(pattern)
-    while index < length:
-        char = pattern[index:index + 1]
-        if char == b"\\":
-            index += 2
-            continue
-        if char == b"[":
-            index = _bracket_end(pattern, index)
-            continue
-        if char == b"(":
-            depth += 1
-        elif char == b")" and depth:
-            depth -= 1
-        elif char == b"|" and depth == 0:
-            parts.append(pattern[start:index])
-            start = index + 1
-        index += 1
-    parts.append(pattern[start:])
-    return parts
-
-
-def _bracket_end(pattern, start):
-    """Index after the bracket expression starting at pattern[start] == '['
-    (POSIX rules: ']' first is literal, backslash is literal, [:name:] inside).
-    An unterminated bracket runs to the end (the engine reports the error)."""
-    index = start + 1
-    if pattern[index:index + 1] == b"^":
-        index += 1
-    if pattern[index:index + 1] == b"]":
-        index += 1
-    while index < len(pattern):
-        char = pattern[index:index + 1]
-        if char == b"[" and pattern[index + 1:index + 2] in (b":", b"=", b"."):
-            close = pattern.find(pattern[index + 1:index + 2] + b"]", index + 2)
-            if close < 0:
-                return len(pattern)
-            index = close + 2
-            continue
-        if char == b"]":
-            return index + 1
-        index += 1
-    return len(pattern)
-
 
 def _ends_with_unescaped(alternative, char):
     if not alternative.endswith(char):

@@ -167,3 +167,58 @@ def test_utf8_locale_on_valid_utf8(scratch):
     log = scratch.write("syslog", text)
     reference, candidate = scratch.compare(rules, log, locale="C.UTF-8", REPORTLEVEL="server")
     assert_same_report(reference, candidate)
+
+
+def locale_log():
+    """Lines whose fate depends on the locale: bytes that are not UTF-8 in a
+    user name and a path, Latin-1 text, letters and digits beyond ASCII,
+    NUL and CR, beside the same lines in ASCII, which Debian's rules ignore."""
+    stamp = b"Nov 21 07:44:38 web1 "
+    lines = [
+        b"sshd[812]: Disconnected from invalid user oracle 198.51.100.7 port 50022 [preauth]",
+        b"sshd[812]: Disconnected from invalid user ora\xffcle 198.51.100.7 port 50022 [preauth]",
+        b"sshd[812]: Disconnected from invalid user \xc3\xa9mile 198.51.100.7 port 50022 [preauth]",
+        b"sshd[812]: Disconnected from invalid user \xe9mile 198.51.100.7 port 50022 [preauth]",
+        b"sshd[813]: input_userauth_request: invalid user r\xc3\xb6\xff [preauth]",
+        b"CRON[123]: (root) CMD (/usr/local/bin/backup /srv/caf\xe9)",
+        b"CRON[123]: (root) CMD (/usr/local/bin/backup /srv/caf\xc3\xa9)",
+        b"app[1]: user caf\xc3\xa9 logged in",            # [[:alpha:]] in C.UTF-8, not in C
+        b"app[1]: user caf\xe9 logged in",                # Latin-1: a letter in neither
+        b"app[1]: user \xc3\x9f\xe4\xb8\xad logged in",    # ß and a CJK ideograph
+        b"app[1]: code \xd9\xa3\xc2\xb2 accepted",         # Arabic-Indic three, superscript two
+        b"app[1]: code 42 accepted",
+        b"app[1]: word \xc3\x84rger_1 seen",               # \w
+        b"app[1]: word \xff_1 seen",
+        b"app[1]: a NUL \x00 inside",
+        b"app[1]: carriage return\r",
+        b"app[1]: stray continuation \x80\x80 bytes",
+    ]
+    return b"".join(stamp + line + b"\n" for line in lines)
+
+
+LOCAL_CLASS_RULES = "\n".join([
+    r"^\w{3} [ :[:digit:]]{11} [._[:alnum:]-]+ app\[[0-9]+\]: user [[:alpha:]]+ logged in$",
+    r"^\w{3} [ :[:digit:]]{11} [._[:alnum:]-]+ app\[[0-9]+\]: code [[:alnum:]]+ accepted$",
+    r"^\w{3} [ :[:digit:]]{11} [._[:alnum:]-]+ app\[[0-9]+\]: word \w+ seen$",
+    r"^\w{3} [ :[:digit:]]{11} [._[:alnum:]-]+ app\[[0-9]+\]: a NUL . inside$",
+    r"^\w{3} [ :[:digit:]]{11} [._[:alnum:]-]+ app\[[0-9]+\]: stray continuation [^a-z]+ bytes$",
+]) + "\n"
+
+
+@pytest.mark.differential
+@pytest.mark.parametrize("locale", ["C.UTF-8", "C"])
+def test_locale_decides_what_bytes_match(scratch, locale):
+    """As cron runs logcheck (C.UTF-8 on Debian) a byte sequence that is not
+    UTF-8 is matched by nothing in a rule, and classes hold the locale's
+    letters; in C, bytes.  logsieve reports what logcheck reports, in both."""
+    rules = scratch.copy_rules()
+    scratch.write("rules/ignore.d.server/local-classes", LOCAL_CLASS_RULES)
+    log = scratch.write("syslog", locale_log())
+    reference, candidate = scratch.compare(rules, log, locale=locale, REPORTLEVEL="server")
+    assert_same_report(reference, candidate)
+    # Not vacuous: the user name with 0xff is reported in C.UTF-8 only, the
+    # ASCII one never; the UTF-8 letters are ignored in C.UTF-8 only.
+    assert b"user oracle " not in reference.stdout
+    assert (b"user ora\xffcle" in reference.stdout) == (locale == "C.UTF-8")
+    assert (b"user caf\xc3\xa9 logged" in reference.stdout) == (locale == "C")
+    assert b"user caf\xe9 logged" in reference.stdout

@@ -37,9 +37,9 @@ ADVERSARIAL = [
 ]
 
 
-def classifier(tree, native, monkeypatch):
+def classifier(tree, native, monkeypatch, locale_name=None):
     monkeypatch.setenv("LOGSIEVE_BLOCKMATCH", "1" if native else "0")
-    built = Classifier(tree, support_cracking_ignore=True)
+    built = Classifier(tree, support_cracking_ignore=True, locale_name=locale_name)
     assert (built.quiet._block_matcher is not None) == native
     return built
 
@@ -54,17 +54,33 @@ def test_block_matcher_is_built():
         "then reinstall logsieve (make venv)")
 
 
+# Lines beyond ASCII, which a UTF-8 locale matches on the slower path.
+BEYOND_ASCII = [
+    b"Nov 21 10:00:00 host sshd[5]: Disconnected from invalid user ora\xffcle 192.0.2.1 port 22 [preauth]",
+    b"Nov 21 10:00:00 host sshd[5]: Disconnected from invalid user \xc3\xa9mile 192.0.2.1 port 22 [preauth]",
+    b"Nov 21 10:00:00 host su[7]: (to root) \xc3\xa9mile on pts/0",
+    b"Nov 21 10:00:00 h\xc3\xb6st CRON[12]: (root) CMD (caf\xe9)",
+]
+
+
 @pytest.mark.debian
+@pytest.mark.parametrize("locale_name", [None, "C.UTF-8"])
 @pytest.mark.parametrize("level", REPORT_LEVELS)
-def test_same_classification_on_debian_rules(level, monkeypatch):
+def test_same_classification_on_debian_rules(level, locale_name, monkeypatch):
     tree = RuleTree(DEBIAN_RULES, level)
     lines = [line.encode() for line in corpus.lines(6000, 0.5, seed=7)] + ADVERSARIAL
-    native = classifier(tree, True, monkeypatch)
-    per_line = classifier(tree, False, monkeypatch)
+    lines[::500] = BEYOND_ASCII * (len(lines[::500]) // len(BEYOND_ASCII)) + BEYOND_ASCII[
+        :len(lines[::500]) % len(BEYOND_ASCII)]
+    native = classifier(tree, True, monkeypatch, locale_name)
+    per_line = classifier(tree, False, monkeypatch, locale_name)
     for block in blocks_of(lines, 1000) + [b"\n".join(ADVERSARIAL)]:
         expected = per_line.classify_text(block)
         assert native.classify_text(block) == expected
         assert native.classify_text(memoryview(block)) == expected  # shared memory
+    # Not vacuous: which lines are events depends on the locale (the rule
+    # for the sshd line is a server one).
+    events = per_line.classify_text(b"\n".join(BEYOND_ASCII)).events
+    assert (b"ora\xffcle" in events) == (locale_name is not None or level == "paranoid")
 
 
 def write_rules(directory, files):

@@ -54,6 +54,31 @@ def test_rule_that_does_not_compile(tmp_path):
     assert error.reason.startswith("rule does not compile")
 
 
+@pytest.mark.parametrize("rule, grep_says", [
+    ("^[:digit:]+$", "character class syntax is [[:space:]], not [:space:]"),
+    ("^[a-z-9]$", "Invalid range end"),
+    ("^a{1,2,3}$", "Invalid content of \\{\\}"),
+    ("^(*)$", "Unmatched ( or \\("),
+    ("^(a)|\\1$", "Invalid back reference"),
+])
+def test_rules_grep_refuses_are_refused_with_greps_reason(tmp_path, rule, grep_says):
+    rules = write(tmp_path / "r", [rule])
+    result = rv.validate([rules])
+    assert [(error.line, error.reason) for error in result.errors] == [
+        (1, "rule does not compile: " + grep_says)]
+    # and grep itself says so
+    run = subprocess.run(["grep", "-E", "-e", rule, "/dev/null"], stderr=subprocess.PIPE,
+                         env={"LC_ALL": "C"}, check=False)
+    assert run.returncode == 2 and grep_says in run.stderr.decode()
+
+
+@pytest.mark.parametrize("rule", ["^a**$", "^a{1}{2}$", "^*a$", "^a+?$", "^(a)\\10$"])
+def test_rules_grep_takes_are_taken(tmp_path, rule):
+    rules = write(tmp_path / "r", [rule])
+    result = rv.validate([rules], require_anchors=False)
+    assert not [error for error in result.errors if "compile" in error.reason]
+
+
 def test_character_class_is_posix_not_python(tmp_path):
     # Python's re would read [[:digit:]] as a set of characters plus "]".
     rules = write(tmp_path / "r", ["^id [[:digit:]]+$"])

@@ -14,12 +14,14 @@ import sys
 import time
 
 from . import __version__
-from .config import DEFAULT_CONF, JOURNAL, Settings, read_conf, read_log_list
+from .config import DEFAULT_CONF, JOURNAL, REPORT_FORMATS, Settings, read_conf, read_log_list
 from .delivery import DeliveryError, deliver
 from .engine import Classifier, timeout_notice
 from .lock import RunLock
 from .pipeline import classify_blocks, read_groups
+from .jsonreport import write_json_report
 from .report import SortedLines, read_optional, write_section
+from .summary import GroupedSection, fold_block, group_section, write_groups, write_overview
 from .rules import RuleTree
 from .cursor import remove_stale_temporaries
 from .errors import LogsieveError
@@ -28,6 +30,7 @@ from .sources import JOURNAL_FIRST_RUN, FileSource, JournalSource, journal_dupli
 USAGE = """\
 usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
                 [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
+                [--overview] [--format text|json]
        logsieve test [-h] ...
  -c CFG       = override default configuration file
  -d           = debug mode
@@ -45,10 +48,12 @@ usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL
  -S DIR       = override default state directory
  -t           = testing mode, don't update the logfile offsets
  -T           = accepted for compatibility (logsieve keeps no working directory)
- -u           = enable the grouped summary
+ -u           = group similar lines into templates with counts (SYSLOGSUMMARY=1)
  -v           = print version
  -w           = use the "workstation" runlevel
  --allow-root = run as root although the report is readable by the logcheck user
+ --overview   = -u, and lines per program at the top of the report (SYSLOGSUMMARY=2)
+ --format F   = text (logcheck's report, the default) or json (JSON Lines; REPORT_FORMAT)
 """
 
 
@@ -78,6 +83,8 @@ def parse_arguments(argv):
     parser.add_argument("-u", dest="summary", action="store_true")
     parser.add_argument("-v", dest="version", action="store_true")
     parser.add_argument("--allow-root", action="store_true")
+    parser.add_argument("--overview", action="store_true")
+    parser.add_argument("--format", dest="report_format", choices=REPORT_FORMATS)
     return parser.parse_args(argv)
 
 
@@ -104,8 +111,12 @@ def settings_from(options):
         "REPORTLEVEL": options.level,
     }
     variables.update({name: value for name, value in overrides.items() if value is not None})
-    if options.summary:
+    if options.overview:
+        variables["SYSLOGSUMMARY"] = "2"
+    elif options.summary and Settings.from_variables(variables).syslog_summary == 0:
         variables["SYSLOGSUMMARY"] = "1"
+    if options.report_format:
+        variables["REPORT_FORMAT"] = options.report_format
     return Settings.from_variables(variables)
 
 
@@ -168,24 +179,40 @@ def report_section(result, settings):
     return None
 
 
-def write_report(result, settings, notices, errors, out):
-    """Write the report in logcheck's layout to `out` (a binary stream)."""
-    summary = settings.syslog_summary
-    intro = settings.intro
+def report_sections(result, settings):
+    """(title, lines) of every section, in logcheck's order."""
+    sections = []
+    for subject, named in ((settings.attack_subject, result.attack),
+                           (settings.security_subject, result.violations)):
+        for name, lines in named.items():
+            sections.append((subject if name == "logcheck" else f"{subject} for {name}", lines))
+    sections.append((settings.events_subject, result.events))
+    return sections
 
+
+def write_report(result, settings, notices, errors, out):
+    """Write the report in logcheck's layout (or as JSON Lines) to `out`, a binary stream."""
+    summary = settings.syslog_summary
+    sections = report_sections(result, settings)
+    if settings.report_format == "json":
+        write_json_report(out, sections, summary, notices, errors)
+        return
     for notice in notices:
         out.write(notice.encode("utf-8"))
-    if intro:
+    if settings.intro:
         out.write(read_optional(os.path.join(settings.rule_dir, "header.txt")))
     if errors:
         out.write(("\n" + "\n".join(errors) + "\n\n").encode("utf-8", "surrogateescape"))
-    for subject, sections in ((settings.attack_subject, result.attack),
-                              (settings.security_subject, result.violations)):
-        for name, lines in sections.items():
-            title = subject if name == "logcheck" else f"{subject} for {name}"
-            write_section(out, title, lines, summary)
-    write_section(out, settings.events_subject, result.events, summary)
-    if intro:
+    if summary:
+        grouped = [(title, group_section(lines)) for title, lines in sections]
+        if summary >= 2:
+            write_overview(out, grouped)
+        for title, groups in grouped:
+            write_groups(out, title, groups)
+    else:
+        for title, lines in sections:
+            write_section(out, title, lines)
+    if settings.intro:
         out.write(read_optional(os.path.join(settings.rule_dir, "footer.txt")))
 
 
@@ -218,8 +245,13 @@ def run(options, debug):
         unique, tmpdir = settings.sort_unique, settings.tmp
         result = None
         try:
-            result = classify_blocks(classifier, read_groups(groups),
-                                     lambda: SortedLines(unique=unique, tmpdir=tmpdir))
+            if settings.syslog_summary:
+                # Grouped: the workers fold their blocks' lines, none are kept.
+                result = classify_blocks(classifier, read_groups(groups), GroupedSection,
+                                         fold_events=fold_block)
+            else:
+                result = classify_blocks(classifier, read_groups(groups),
+                                         lambda: SortedLines(unique=unique, tmpdir=tmpdir))
             debug(f"read {result.lines} lines")
             for rule, count in result.timeouts.items():
                 debug(timeout_notice(rule, count))

@@ -14,6 +14,7 @@ from .errors import LogsieveError
 from .levels import REPORT_LEVELS
 
 DEFAULT_CONF = "/etc/logcheck/logcheck.conf"
+REPORT_FORMATS = ("text", "json")
 JOURNAL = "journal"
 
 
@@ -162,6 +163,13 @@ def _one_of(*choices, error=None):
     return read
 
 
+def _summary_level(value, name):
+    """SYSLOGSUMMARY: 0 (or off) logcheck's report, 1 (or on) grouped, 2
+    grouped with the lines per program; a larger number is 2."""
+    value = value.strip()
+    return min(int(value), 2) if value.isdigit() else int(_switch(value, name))
+
+
 def _port(value, name):
     try:
         return int(value)
@@ -207,13 +215,15 @@ class Settings:
     fqdn: bool = _setting("FQDN", "0", _switch)                # the host's full name in the subject
     sort_unique: bool = _setting("SORTUNIQ", "0", _switch)     # sort -u instead of sort -k 1,3 -s
     support_cracking_ignore: bool = _setting("SUPPORT_CRACKING_IGNORE", "0", _switch)
-    syslog_summary: bool = _setting("SYSLOGSUMMARY", "0", _switch)  # the grouped summary (-u)
+    # 0 logcheck's report, 1 grouped (-u), 2 grouped with lines per program (--overview)
+    syslog_summary: int = _setting("SYSLOGSUMMARY", "0", _summary_level)
     lock_dir: str = _setting("LOCKDIR", "/run/lock/logcheck")
     tmp: str = _setting("TMP", "/tmp")
     # logsieve's own settings (logcheck ignores them)
     read_journal: str = _setting("READ_JOURNAL", "auto", _one_of("auto", "yes", "no"))
     sendmail: str = _setting("SENDMAIL", "/usr/sbin/sendmail -t -oi")
     delivery: str = _setting("DELIVERY", "sendmail", _one_of("sendmail", "smtp"))
+    report_format: str = _setting("REPORT_FORMAT", "text", _one_of(*REPORT_FORMATS))
     smtp_host: str = _setting("SMTP_HOST", "localhost")
     smtp_port: int = _setting("SMTP_PORT", "25", _port)
     smtp_starttls: bool = _setting("SMTP_STARTTLS", "0", _switch)

@@ -28,8 +28,10 @@ from typing import NamedTuple, Optional
 
 from re2 import _re2
 
+from . import charclass, ere
 from .lines import WHITESPACE, has_trailing_whitespace, sort_order
-from .rules import Rule, RuleError, share_prefixes, translate
+from .rules import (Rule, RuleError, WideTranslation, share_prefixes, translate, wide,
+                    wide_may_be_inexact)
 
 try:
     # The per-line loop in C++ (native/blockmatch.cc); optional at build time.
@@ -49,7 +51,9 @@ RE2_MAX_MEM = 96 << 20
 
 def _re2_options():
     options = _re2.RE2.Options()
-    options.encoding = _re2.RE2.Options.Encoding.LATIN1  # bytes, as grep in the C locale
+    # Bytes, as grep in the C locale; in a UTF-8 locale lines of ASCII, and
+    # the transcription of the others (charclass.Transcription).
+    options.encoding = _re2.RE2.Options.Encoding.LATIN1
     options.never_capture = True
     options.log_errors = False
     options.max_mem = RE2_MAX_MEM
@@ -89,13 +93,26 @@ def block_matcher_enabled():
     return BlockMatcher is not None and os.environ.get("LOGSIEVE_BLOCKMATCH", "1") != "0"
 
 
+_PROCESS_LOCALE = object()
+
+
 class CompiledRules:
     """A list of rules compiled once; `match(line)` gives the indices of every
-    rule that matches, in one pass over the line."""
+    rule that matches, in one pass over the line.
 
-    def __init__(self, rules, translations=None):
+    In a UTF-8 locale (`locale_name`; by default the process's, see
+    charclass) lines of ASCII, nearly all lines, are matched as in the C
+    locale (the rules written for them: ere.write_bytes); other lines by a
+    second set, compiled when the first such line comes, whose rules match
+    characters as the locale defines them and never a byte that is not
+    UTF-8 (rules.wide)."""
+
+    def __init__(self, rules, translations=None, locale_name=_PROCESS_LOCALE):
         """translations: the rules' Translations where known already (None:
         translate the rule)."""
+        if locale_name is _PROCESS_LOCALE:
+            locale_name = charclass.utf8_locale()
+        self.locale_name = locale_name
         self.rules = list(rules)
         options = _re2_options()
         self._set = _re2.Set(_re2.RE2.Anchor.UNANCHORED, options)
@@ -103,8 +120,11 @@ class CompiledRules:
         self._confirm = {}
         self.timeouts = {}  # rule index -> lines it could not decide in time
         patterns = []  # what the set holds, in rule order
+        self._translations = []
         for index, (rule, translation) in enumerate(
                 zip(self.rules, translations or [None] * len(self.rules))):
+            translation = _translation(rule, translation, locale_name)
+            self._translations.append(translation)
             approximation, confirm = _translate_rule(rule, translation)
             added = self._set.Add(approximation)
             if added < 0:
@@ -112,7 +132,8 @@ class CompiledRules:
                 reason = _re2.RE2(approximation, options).error()
                 if isinstance(reason, bytes):
                     reason = reason.decode("utf-8", "backslashreplace")
-                confirm = _compile_fallback(rule, translate(rule.pattern).fallback, reason)
+                confirm = _compile_fallback(rule, translation.fallback, reason,
+                                            translation.prefilter)
                 approximation = b""
                 added = self._set.Add(approximation)
             patterns.append(approximation)
@@ -121,7 +142,15 @@ class CompiledRules:
             if confirm is not None:
                 self._confirm[index] = confirm
         # Rule indices whose RE2 hit is only a candidate, to confirm().
-        self.unconfirmed = frozenset(self._confirm)
+        unconfirmed = set(self._confirm)
+        if locale_name is not None:
+            unconfirmed.update(
+                index for index, translation in enumerate(self._translations)
+                if any(map(wide_may_be_inexact, translation.members)))
+        self.unconfirmed = frozenset(unconfirmed)
+        self._wide_set = None       # the set for lines beyond ASCII (_build_wide)
+        self._wide_confirm = None
+        self._transcription = None
         self._block_matcher = None
         if block_matcher_enabled() and self.rules:
             try:
@@ -137,6 +166,38 @@ class CompiledRules:
         else:
             self._compile()
 
+    def _build_wide(self):
+        """Compile the rules for lines beyond ASCII in the UTF-8 locale (on
+        first need: most logs have none)."""
+        if self._wide_set is not None:
+            return
+        import regex
+
+        self._transcription = charclass.transcription(self.locale_name)
+        wide_set = _re2.Set(_re2.RE2.Anchor.UNANCHORED, _re2_options())
+        confirm = {}
+        for index, translation in enumerate(self._translations):
+            written = wide(translation, self.locale_name)
+            pattern = written.re2
+            if wide_set.Add(pattern) != index:
+                wide_set.Add(b"")  # RE2 cannot: `regex` decides every such line
+                written = WideTranslation(b"", False, "|".join(
+                    "(?:%s)" % ere.write_str_regex(ere.parse(member, utf8=True), self.locale_name)
+                    for member in translation.members))
+            if not written.exact:
+                confirm[index] = _confirmer(regex, written.fallback, written.prefilter)
+        if self.rules and not wide_set.Compile():
+            raise self._too_large()
+        self._wide_confirm = confirm
+        self._wide_set = wide_set
+
+    def _match_line(self, line):
+        """RE2's hits (candidates) for one line in a UTF-8 locale."""
+        if line.isascii():
+            return self._set.Match(line)
+        self._build_wide()
+        return self._wide_set.Match(self._transcription.transcribe(line))
+
     def _too_large(self):
         return RuleError(self.rules[0].path, 0, b"",
                          "the rule set is too large for RE2's memory budget")
@@ -148,8 +209,13 @@ class CompiledRules:
         `unconfirmed`; match() confirms them."""
         if self.rules and not self._set.Compile():
             raise self._too_large()
-        self.match_candidates = self._set.Match if self.rules else _no_match
-        self.match = self._match_confirmed if self._confirm else self.match_candidates
+        if not self.rules:
+            self.match_candidates = _no_match
+        elif self.locale_name is None:
+            self.match_candidates = self._set.Match
+        else:
+            self.match_candidates = self._match_line
+        self.match = self._match_confirmed if self.unconfirmed else self.match_candidates
 
     def _first_match_candidates(self, line):
         self._compile()
@@ -163,15 +229,21 @@ class CompiledRules:
         return len(self.rules)
 
     def _match_confirmed(self, line):
-        hits = self._set.Match(line)
+        hits = self.match_candidates(line)
         if hits and not self.unconfirmed.isdisjoint(hits):
             hits = self.confirm(hits, line)
         return hits
 
     def confirm(self, hits, line):
         """`hits` without the approximate ones the `regex` package rejects."""
+        if self.locale_name is None or line.isascii():
+            return [index for index in hits
+                    if index not in self._confirm or self._confirmed(self._confirm, index, line)]
+        self._build_wide()
+        text = ere.decode_line(line)
         return [index for index in hits
-                if index not in self._confirm or self._confirmed(index, line)]
+                if index not in self._wide_confirm
+                or self._confirmed(self._wide_confirm, index, text)]
 
     def classify_block(self, text, attention):
         """The BlockMatch of `text` (whole lines joined by newlines), each line
@@ -180,10 +252,21 @@ class CompiledRules:
         matched only by other rules are dropped.  Hits are candidates:
         confirm() them."""
         if self._block_matcher is not None:
-            return BlockMatch._make(self._block_matcher.classify(text, attention))
+            if self.locale_name is None:
+                return BlockMatch._make(self._block_matcher.classify(text, attention))
+            # Lines beyond ASCII come back undecided (hits None): match them here.
+            result = BlockMatch._make(self._block_matcher.classify(text, attention, True))
+            if any(hits is None for _, hits, _ in result.noticed):
+                result = self._decide(result, attention)
+            return result
         # google-re2, one call per line; map() and compress() keep the loop in C.
-        lines = bytes(text).split(b"\n")
-        hits = list(map(self.match_candidates, [line.rstrip(WHITESPACE) for line in lines]))
+        data = bytes(text)
+        lines = data.split(b"\n")
+        if self.locale_name is None or data.isascii():
+            match = self._set.Match if self.rules else _no_match
+        else:
+            match = self.match_candidates  # per line: ASCII or not
+        hits = list(map(match, [line.rstrip(WHITESPACE) for line in lines]))
         is_event = list(map(not_, hits))
         events = list(compress(lines, is_event))
         event_count = len(events)
@@ -199,12 +282,38 @@ class CompiledRules:
         return BlockMatch(len(lines), events, event_count, has_trailing_whitespace(events),
                           order, noticed)
 
+    def _decide(self, result, attention):
+        """The block matcher's result with its undecided lines (beyond ASCII
+        in a UTF-8 locale) matched: each becomes an event, a noticed line or
+        nothing, as classify_block() would have made it."""
+        count, events, event_count, strip, order, noticed = result
+        flagged = frozenset(index for index, flag in enumerate(attention) if flag)
+        kept = []
+        late_events = []  # (events before it, line)
+        for line, hits, events_before in noticed:
+            if hits is None:
+                hits = self.match_candidates(line.rstrip(WHITESPACE))
+                if not hits:
+                    late_events.append((events_before, line))
+                    continue
+                if flagged.isdisjoint(hits):
+                    continue
+            # Events before it now include the undecided lines before it
+            # that turned out to be events.
+            kept.append((line, hits, events_before + len(late_events)))
+        if late_events:
+            lines = _insert_lines(events, event_count, late_events)
+            events, event_count = b"\n".join(lines), len(lines)
+            order = sort_order(lines)
+            strip = has_trailing_whitespace(events)
+        return BlockMatch(count, events, event_count, strip, order, kept)
+
     def matches(self, line):
         return bool(self.match(line))
 
-    def _confirmed(self, index, line):
+    def _confirmed(self, confirmers, index, line):
         try:
-            return self._confirm[index].search(line, timeout=FALLBACK_TIMEOUT) is not None
+            return confirmers[index].search(line, timeout=FALLBACK_TIMEOUT) is not None
         except TimeoutError:
             # A rule that cannot decide in time does not hide the line.
             self.timeouts[index] = self.timeouts.get(index, 0) + 1
@@ -229,28 +338,58 @@ def _no_match(line):
     return []
 
 
-def _translate_rule(rule, translation=None):
-    """(pattern for the RE2 set, `regex` confirmation or None) for one rule."""
+def _translation(rule, translation, locale_name):
+    """The rule's Translation (given, or read now); RuleError names the rule
+    and grep's reason for one grep refuses."""
     if not rule.pattern:
         raise RuleError(rule.path, rule.line, rule.pattern, "empty rule")
+    if translation is not None:
+        return translation
     try:
-        translation = translation or translate(rule.pattern)
-    except ValueError as error:
-        raise RuleError(rule.path, rule.line, rule.pattern, str(error)) from None
+        return translate(rule.pattern, locale_name)
+    except ere.EreSyntaxError as error:
+        raise RuleError(rule.path, rule.line, rule.pattern, error.reason) from None
+
+
+def _translate_rule(rule, translation):
+    """(pattern for the RE2 set, `regex` confirmation or None) for one rule."""
     if translation.exact:
         return translation.re2, None
-    return translation.re2, _compile_fallback(rule, translation.fallback)
+    return translation.re2, _compile_fallback(rule, translation.fallback, None,
+                                              translation.prefilter)
 
 
-def _compile_fallback(rule, pattern, reason=None):
+def _compile_fallback(rule, pattern, reason=None, prefilter=b""):
     """The `regex` package's pattern for a rule; if it fails too, the error
     names `reason` (RE2's, for a rule RE2 rejected) or the package's own."""
     import regex  # here: few rule sets need it, and importing it takes a while
 
     try:
-        return regex.compile(pattern, regex.ASCII)
+        return _confirmer(regex, pattern, prefilter, regex.ASCII)
     except regex.error as error:
         raise RuleError(rule.path, rule.line, rule.pattern, reason or str(error)) from None
+
+
+def _confirmer(regex, pattern, prefilter, flags=0):
+    """A compiled `regex` pattern, or both patterns where a line must match
+    a prefilter too (ere.Rule.prefilter)."""
+    compiled = regex.compile(pattern, flags)
+    if not prefilter:
+        return compiled
+    return _Both(regex.compile(prefilter, flags), compiled)
+
+
+class _Both:
+    """Two patterns a line must both match (search() as `regex`'s)."""
+
+    def __init__(self, first, second):
+        self.first = first
+        self.second = second
+
+    def search(self, line, timeout=None):
+        if self.first.search(line, timeout=timeout) is None:
+            return None
+        return self.second.search(line, timeout=timeout)
 
 
 # --- logcheck's classification ---------------------------------------------------
@@ -337,7 +476,9 @@ class Classifier:
     alert was found changes how they are filtered.
     """
 
-    def __init__(self, tree, support_cracking_ignore=False):
+    def __init__(self, tree, support_cracking_ignore=False, locale_name=_PROCESS_LOCALE):
+        """locale_name: the UTF-8 locale to match in, None for the C locale;
+        by default the process's (charclass.utf8_locale)."""
         self.tree = tree
         # logcheck skips the cracking check entirely when SUPPORT_CRACKING_IGNORE
         # is on and cracking.ignore.d is missing; logsieve still checks.
@@ -350,21 +491,24 @@ class Classifier:
         # Which ignore rule matched never matters, so ignore rules with the same
         # syslog prefix share one pattern: a much smaller, faster RE2 program.
         ignore_rules = [rule for _, rules in sorted((tree.ignore or {}).items()) for rule in rules]
-        shared = share_prefixes(ignore_rules)
+        if locale_name is _PROCESS_LOCALE:
+            locale_name = charclass.utf8_locale()
+        shared = share_prefixes(ignore_rules, locale_name)
         shared_rules = [Rule(pattern, members[0].path, members[0].line)
                         for pattern, members, _ in shared]
         self._tags = raise_tags + [("ignore", "")] * len(shared)
         try:
             self.quiet = CompiledRules(raise_rules + shared_rules,
                                        [None] * len(raise_rules)
-                                       + [translation for _, _, translation in shared])
+                                       + [translation for _, _, translation in shared],
+                                       locale_name)
         except RuleError:
-            CompiledRules(raise_rules + ignore_rules)  # names the rule itself
+            CompiledRules(raise_rules + ignore_rules, None, locale_name)  # names the rule itself
             raise
         side_rules, self._side_tags = _tagged(
             [("cracking-ignore", self.cracking_ignore),
              ("violations-ignore", self.violations_ignore)])
-        self.side = CompiledRules(side_rules)
+        self.side = CompiledRules(side_rules, None, locale_name)
         self._placements = {}  # place()'s cache
         # Hits that need a closer look: raise rules, and approximate ones.
         attention = frozenset(range(self._raise_count)) | self.quiet.unconfirmed

@@ -25,13 +25,28 @@ SLOT_SIZE = 2 << 20
 
 _worker_classifier = None  # set in the parent before forking
 _worker_slots = None
+_worker_fold = None
+
+
+class Folded:
+    """A block's events folded in the worker (by `fold_events`), in place of
+    the lines: `taken` is what the events section's absorb() takes."""
+
+    __slots__ = ("taken",)
+
+    def __init__(self, taken):
+        self.taken = taken
 
 
 def classify_sorted(classifier, text):
-    """classifier.classify_text(), the events of a block out of logcheck's
-    order sorted (stably, on its key) where the native module can: in the
-    workers, in parallel, so that the report's SortedLines only merges runs."""
-    result = classifier.classify_text(text)
+    """classifier.classify_text(), with sort_events()."""
+    return sort_events(classifier.classify_text(text))
+
+
+def sort_events(result):
+    """A BlockResult whose events, out of logcheck's order, are sorted
+    (stably, on its key) where the native module can: in the workers, in
+    parallel, so that the report's SortedLines only merges runs."""
     if result.order is not None and not result.order[2] and sort_lines is not None \
             and block_matcher_enabled():
         events, first_key, last_key = sort_lines(result.events)
@@ -44,12 +59,15 @@ def _classify_in_worker(text):
 
 
 def _classify_slot(slot, length):
-    """classify_sorted() on the block in `slot`.  Its events, the bulk of the
+    """classify_text() on the block in `slot`, sort_events() unless grouped.  Its events, the bulk of the
     result, go back through the same slot: returns (slot, their length, the
     BlockResult without them)."""
     start = slot * SLOT_SIZE
     with memoryview(_worker_slots) as shared:
-        result = classify_sorted(_worker_classifier, shared[start:start + length])
+        result = _worker_classifier.classify_text(shared[start:start + length])
+        if _worker_fold is not None:  # grouped: folded, in no particular order
+            return slot, Folded(_worker_fold(result.events)), result._replace(events=b"")
+        result = sort_events(result)
         shared[start:start + len(result.events)] = result.events
     return slot, len(result.events), result._replace(events=b"")
 
@@ -70,10 +88,13 @@ def read_groups(groups):
             itertools.chain.from_iterable(source.chunks() for source in group))
 
 
-def classify_blocks(classifier, blocks, new_section, workers=None):
+def classify_blocks(classifier, blocks, new_section, workers=None, fold_events=None):
     """Classify text blocks into a Classification whose sections are made by
-    `new_section` (the report's SortedLines)."""
-    global _worker_classifier, _worker_slots
+    `new_section` (the report's SortedLines, or GroupedSection under -u).
+    `fold_events`: a function the workers run on each block's events instead
+    of sending the lines back (the grouped report folds them there, in
+    parallel); the events section absorbs what it returns."""
+    global _worker_classifier, _worker_slots, _worker_fold
     workers = default_workers() if workers is None else workers
     result = Classification(new_section=new_section)
     in_flight = collections.deque()
@@ -87,8 +108,12 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
         if not isinstance(outcome, BlockResult):
             slot, length, outcome = outcome
             free_slots.append(slot)
-            events = memoryview(slots)[slot * SLOT_SIZE:slot * SLOT_SIZE + length]
-            outcome = outcome._replace(events=events)
+            if isinstance(length, Folded):
+                result.events.absorb(length.taken, outcome.event_count)
+                outcome = outcome._replace(event_count=0)
+            else:
+                events = memoryview(slots)[slot * SLOT_SIZE:slot * SLOT_SIZE + length]
+                outcome = outcome._replace(events=events)
         result.add_block(outcome)
 
     try:
@@ -96,7 +121,7 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
             if workers > 1 and pool is None and number == 1:
                 slots = mmap.mmap(-1, window * SLOT_SIZE)  # shared with the children
                 free_slots.extend(range(window))
-                _worker_classifier, _worker_slots = classifier, slots
+                _worker_classifier, _worker_slots, _worker_fold = classifier, slots, fold_events
                 pool = multiprocessing.get_context("fork").Pool(workers)
                 # The first block was classified here; go on in the workers.
             if pool is None:
@@ -119,7 +144,7 @@ def classify_blocks(classifier, blocks, new_section, workers=None):
         if pool is not None:
             pool.terminate()
             pool.join()
-        _worker_classifier = _worker_slots = None
+        _worker_classifier = _worker_slots = _worker_fold = None
         if slots is not None:
             slots.close()
     return result.finish()

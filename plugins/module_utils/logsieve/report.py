@@ -17,7 +17,6 @@ import fcntl
 import functools
 import itertools
 import os
-import re
 import subprocess
 import tempfile
 
@@ -201,36 +200,20 @@ def section_header(title):
     return f"{title}\n{underline}\n".encode("utf-8")
 
 
-_SUMMARY_PREFIX = re.compile(
-    rb"^(?:\w{3} [ :0-9]{11}|\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:\d\d)?) ")
-_PID = re.compile(rb"^(\S+ [^\s\[]+)\[\d+\]:")
+def report_blocks(lines):
+    """A section's lines (SortedLines) in report order, as blocks of whole
+    lines ending in newlines, trailing white space stripped as logcheck does."""
+    return stripped_blocks(lines.blocks()) if lines.needs_strip else lines.blocks()
 
 
-def summarize(blocks):
-    """Group identical messages (ignoring time stamp and process id) with counts.
-
-    logcheck's -u hands sections to syslog-summary, which Debian no longer
-    ships; this is logsieve's own grouping, in first-seen order.  (Our own
-    patterns on our own data: rules never go through Python's `re`.)
-    """
-    counts = {}
-    for block in blocks:
-        for line in block[:-1].split(b"\n"):
-            message = _SUMMARY_PREFIX.sub(b"", line, count=1)
-            message = _PID.sub(b"\\1:", message, count=1)
-            counts[message] = counts.get(message, 0) + 1
-    yield b"".join(b"%7d %s\n" % (count, message) for message, count in counts.items())
-
-
-def write_section(out, title, lines, summary=False):
+def write_section(out, title, lines):
     """Write one section (title, lines, blank line) if `lines` has any."""
-    blocks = stripped_blocks(lines.blocks()) if lines.needs_strip else lines.blocks()
+    blocks = report_blocks(lines)
     first = next(blocks, None)
     if first is None:
         return False
     out.write(section_header(title))
-    for block in summarize(itertools.chain([first], blocks)) if summary \
-            else itertools.chain([first], blocks):
+    for block in itertools.chain([first], blocks):
         out.write(block)
     out.write(b"\n")
     return True

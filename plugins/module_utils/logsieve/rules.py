@@ -13,6 +13,9 @@ import os
 import re
 import stat
 from dataclasses import dataclass
+from . import ere
+from . import charclass
+from .charclass import CLASSES
 from .errors import LogsieveError
 from .levels import IGNORE_LEVELS
 from .lines import WHITESPACE
@@ -143,98 +146,79 @@ class RuleTree:
 
 @dataclass(frozen=True)
 class Translation:
-    re2: bytes              # pattern for RE2; an over-approximation when exact is False
+    re2: bytes              # pattern for RE2 (Latin-1); an over-approximation when exact is False
     exact: bool             # RE2 alone decides; otherwise confirm with `fallback`
-    fallback: bytes = b""   # pattern for the `regex` package
+    fallback: bytes = b""   # pattern for the `regex` package (bytes)
     alternation: bool = False  # has a '|' outside any parentheses
+    # The rules it stands for (one, or the members sharing a prefix): a UTF-8
+    # locale's set for lines beyond ASCII is written from them (wide()).
+    members: tuple = ()
+    # A second `regex` pattern a line must match too (ere.Rule.prefilter).
+    prefilter: bytes = b""
+    prefix: bytes = b""     # the syslog prefix the members share (share_prefixes)
 
 
-_POSIX_CLASSES = {b"alnum", b"alpha", b"blank", b"cntrl", b"digit", b"graph",
-                  b"lower", b"print", b"punct", b"space", b"upper", b"xdigit"}
+_POSIX_CLASSES = {name.encode() for name in CLASSES}
 
 
 # A bracket expression of plain characters and known [:class:] items means
 # the same to RE2 as to POSIX, and needs no work.  It reads only one way ('['
 # or '[^', a first member that may be ']', members, ']'), so the patterns
 # built on it fail in linear time, even on the 100 KB shared-prefix rules.
+# (Whether its ranges go up, and the `[:digit:]` mistake, are checked apart:
+# _verbatim_valid.)
 _PLAIN_MEMBER = rb"[^\]\[\\]|\[:(?:" + b"|".join(sorted(_POSIX_CLASSES)) + rb"):\]"
 _PLAIN_BRACKET = rb"\[(?:\^|(?!\^))(?:\]|%s)(?:%s)*\]" % (_PLAIN_MEMBER, _PLAIN_MEMBER)
-_SIMPLE_BRACKET = re.compile(_PLAIN_BRACKET)
-
-
-def _bracket(pattern, start):
-    """Translate the bracket expression starting at pattern[start] == '['.
-
-    Returns (end index after ']', body for RE2 / `regex`).  In POSIX brackets a
-    backslash is an ordinary character and ']' first is a literal.
-    """
-    simple = _SIMPLE_BRACKET.match(pattern, start)
-    if simple:
-        return simple.end(), simple.group()
-    index = start + 1
-    out = bytearray(b"[")
-    if index < len(pattern) and pattern[index:index + 1] == b"^":
-        out += b"^"
-        index += 1
-    first = True
-    while index < len(pattern):
-        char = pattern[index:index + 1]
-        if char == b"]" and not first:
-            out += b"]"
-            return index + 1, bytes(out)
-        first = False
-        if char == b"[" and pattern[index + 1:index + 2] in (b":", b"=", b"."):
-            kind = pattern[index + 1:index + 2]
-            close = pattern.find(kind + b"]", index + 2)
-            if close < 0:
-                raise ValueError("unterminated [" + kind.decode() + " in bracket expression")
-            name = pattern[index + 2:close]
-            if kind == b":":
-                if name not in _POSIX_CLASSES:
-                    raise ValueError(f"invalid character class [:{name.decode('latin-1')}:]")
-                out += b"[:" + name + b":]"
-            else:  # [=x=] and [.x.]: in the C locale, the character itself
-                if len(name) != 1:
-                    raise ValueError("unsupported collating element in bracket expression")
-                out += b"\\x%02x" % name[0]
-            index = close + 2
-            continue
-        if char in (b"\\", b"[", b"^") or char == b"]":
-            out += b"\\" + char  # literal here, special to RE2
-        else:
-            out += char
-        index += 1
-    raise ValueError("unmatched [ in rule")
-
-
-# Lexing the rule's own text (not matching log lines): a run of bytes that
-# mean themselves in both dialects.
-_PLAIN_RUN = re.compile(rb"[^\\\[{}*+?()|^$.]+")
 
 
 # A rule RE2 reads exactly as GNU ERE does, token by token: plain bytes,
 # escaped punctuation, \w and \W, simple brackets, anchors, dots, groups,
-# alternatives, and repetitions right after an operand.  Most rules are such;
-# they skip the translation, the slowest part of start-up.  (Conservative:
-# anything else, such as a repetition after an escape, is translated.)
-# Each token can be read only one way, so a rule that does not fit fails in
-# linear time.
+# alternatives, and one repetition right after an operand (not after another
+# repetition: RE2 would read `+?` as lazy; intervals without leading zeros,
+# which RE2 reads literally, and within RE2's limit).  Most rules are such;
+# they skip the reader, the slowest part of start-up.  (Conservative:
+# anything else is read by ere.)  Each token can be read only one way, so a
+# rule that does not fit fails in linear time.
 _VERBATIM = re.compile(rb"""(?:
-      [^\\\[{}*+?()|^$.]
+      [^\\\[{}*+?()|^$.\x80-\xff]
     | \\[^0-9A-Za-z<>`'\x80-\xff] | \\[wW]
     | %s
     | [.^$|()]
-    | (?<=[^\\(|^$])(?:[*+?]|\{[0-9]+(?:,[0-9]*)?\})
+    | (?<=[^\\(|^$*+?}])(?:[*+?]|\{(?:0|[1-9][0-9]{0,2})(?:,(?:0|[1-9][0-9]{0,2})?)?\})
 )*""" % _PLAIN_BRACKET, re.VERBOSE)
 # What is left of a verbatim rule without its escapes and brackets: its
 # groups and alternatives.
 _NOT_STRUCTURE = re.compile(rb"\\.|%s|[^()|]" % _PLAIN_BRACKET, re.DOTALL)
+# A verbatim rule's brackets (escapes skipped), and its intervals with a
+# maximum: grep refuses some of either (_verbatim checks them).
+_BRACKET_TOKENS = re.compile(rb"\\.|(%s)" % _PLAIN_BRACKET, re.DOTALL)
+_INTERVAL_RANGES = re.compile(rb"\{([0-9]+),([0-9]+)\}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_bracket_ok(bracket):
+    """Whether RE2 reads this bracket expression as grep does, and grep takes
+    it (ranges that go up, no `[:digit:]` mistake).  A '-' next to another
+    '-' or after a leading ']' is left to the reader."""
+    if b"--" in bracket or bracket.startswith((b"[]-", b"[^]-")):
+        return False
+    try:
+        ere.parse(bracket)
+    except ere.EreSyntaxError:
+        return False
+    return True
 
 
 def _verbatim(pattern):
     """The Translation of a rule RE2 can take as it is, or None."""
     if not _VERBATIM.fullmatch(pattern):
         return None
+    for token in _BRACKET_TOKENS.finditer(pattern):
+        if token.group(1) and not _plain_bracket_ok(token.group(1)):
+            return None
+    for low, high in _INTERVAL_RANGES.findall(pattern):
+        if int(low) > int(high):
+            return None
     depth = 0
     alternation = False
     for char in _NOT_STRUCTURE.sub(b"", pattern):
@@ -248,130 +232,84 @@ def _verbatim(pattern):
             alternation = True
     if depth:
         return None
-    return Translation(pattern, True, pattern, alternation)
+    # A repetition right after '(' or '|' or an anchor was excluded above;
+    # one first in the rule is not: read those.
+    if pattern[:1] in (b"*", b"+", b"?", b"{"):
+        return None
+    return Translation(pattern, True, pattern, alternation, (pattern,))
 
 
 @functools.lru_cache(maxsize=8192)
-def translate(pattern):
-    """Translate one POSIX ERE (GNU grep -E dialect) into a Translation."""
-    verbatim = _verbatim(pattern)
-    if verbatim is not None:
-        return verbatim
-    return _translate(pattern)
+def translate(pattern, locale_name=None):
+    """Read one rule as GNU grep -E does, in the C locale (locale_name None)
+    or in the UTF-8 locale `locale_name`, into a Translation for lines of
+    ASCII there (bytes in the C locale).  Raises ere.EreSyntaxError with
+    grep's reason for a rule grep refuses."""
+    if locale_name is None or pattern.isascii():
+        # An ASCII rule means the same on lines of ASCII in both locales.
+        verbatim = _verbatim(pattern)
+        if verbatim is not None:
+            return verbatim
+    return _read(pattern, locale_name)
 
 
-def _translate(pattern):
-    alternation = False
-    re2_out = bytearray()
-    fallback_out = bytearray()
-    exact = True
-    index = 0
-    length = len(pattern)
-    # Where a repetition operator has nothing to repeat, ERE reads it literally.
-    after_operand = False
-    depth = 0
-    while index < length:
-        plain = _PLAIN_RUN.match(pattern, index)
-        if plain:
-            re2_out += plain.group()
-            fallback_out += plain.group()
-            index = plain.end()
-            after_operand = True
-            continue
-        char = pattern[index:index + 1]
-        if char == b"\\":
-            if index + 1 >= length:
-                raise ValueError("trailing backslash")
-            escaped = pattern[index + 1:index + 2]
-            index += 2
-            if escaped in b"123456789":
-                exact = False
-                # Over-approximate a back-reference by "anything on the line".
-                re2_out += b"(?:.*)"
-                fallback_out += b"\\" + escaped
-            elif escaped in (b"<", b">"):
-                exact = False
-                re2_out += b"\\b"
-                fallback_out += b"\\m" if escaped == b"<" else b"\\M"
-            elif escaped == b"`":
-                re2_out += b"\\A"
-                fallback_out += b"\\A"
-            elif escaped == b"'":
-                re2_out += b"\\z"
-                fallback_out += b"\\Z"
-            elif escaped == b"s":
-                re2_out += b"[[:space:]]"
-                fallback_out += b"[ \\t\\n\\v\\f\\r]"
-            elif escaped == b"S":
-                re2_out += b"[^[:space:]]"
-                fallback_out += b"[^ \\t\\n\\v\\f\\r]"
-            elif escaped in (b"w", b"W", b"b", b"B"):
-                re2_out += b"\\" + escaped
-                fallback_out += b"\\" + escaped
-            elif escaped.isalnum():
-                # GNU grep reads an unknown escaped letter as the letter itself.
-                re2_out += escaped
-                fallback_out += escaped
-            else:
-                re2_out += b"\\" + escaped
-                fallback_out += b"\\" + escaped
-            after_operand = escaped not in (b"<", b">", b"`", b"'", b"b", b"B")
-            continue
-        if char == b"[":
-            index, body = _bracket(pattern, index)
-            re2_out += body
-            fallback_out += body
-            after_operand = True
-            continue
-        if char in (b"*", b"+", b"?") and not after_operand:
-            re2_out += b"\\" + char
-            fallback_out += b"\\" + char
-            after_operand = True
-            index += 1
-            continue
-        if char == b"{":
-            close = pattern.find(b"}", index)
-            interval = pattern[index + 1:close] if close > 0 else b""
-            if close > 0 and after_operand and interval and all(
-                    c in b"0123456789," for c in interval) and interval.count(b",") <= 1:
-                if interval.startswith(b","):
-                    interval = b"0" + interval  # GNU {,n} means {0,n}
-                re2_out += b"{" + interval + b"}"
-                fallback_out += b"{" + interval + b"}"
-                index = close + 1
-                continue
-            re2_out += b"\\{"
-            fallback_out += b"\\{"
-            after_operand = True
-            index += 1
-            continue
-        if char == b"(":
-            depth += 1
-            after_operand = False
-        elif char == b")":
-            if depth == 0:
-                # An unmatched ')' is an ordinary character in GNU ERE.
-                re2_out += b"\\)"
-                fallback_out += b"\\)"
-                after_operand = True
-                index += 1
-                continue
-            depth -= 1
-            after_operand = True
-        elif char in (b"|", b"^"):
-            alternation = alternation or (char == b"|" and depth == 0)
-            after_operand = False
-        elif char == b"}":
-            char = b"\\}"
-            after_operand = True
-        else:  # * + ? after an operand, $ and .
-            after_operand = char != b"$"
-        re2_out += char
-        fallback_out += char
-        index += 1
-    if depth:
-        raise ValueError("unmatched ( in rule")
-    return Translation(bytes(re2_out), exact, bytes(fallback_out), alternation)
+def _read(pattern, locale_name=None):
+    """translate() through the reader, without the verbatim fast path."""
+    rule = ere.parse(pattern, utf8=locale_name is not None)
+    ascii_lines = rule.utf8
+    re2, exact = ere.write_bytes(rule, ascii_lines)
+    prefilter = ere.write_prefilter(rule, None, ascii_lines) or b""
+    exact = exact and not prefilter
+    fallback = ere.write_bytes_regex(rule, ascii_lines) if not exact else re2
+    return Translation(re2, exact, fallback, rule.alternation, (pattern,), prefilter)
+
+
+@dataclass(frozen=True)
+class WideTranslation:
+    """A rule for lines beyond ASCII in a UTF-8 locale."""
+    re2: bytes       # pattern for RE2 (Latin-1) on the line's charclass transcription
+    exact: bool
+    fallback: str    # pattern for the `regex` package, on ere.decode_line(line)
+    prefilter: str = ""  # a second one a line must match too (ere.Rule.prefilter)
+
+
+@functools.lru_cache(maxsize=8192)
+def wide_translation(pattern, locale_name):
+    """A rule for lines beyond ASCII in the UTF-8 locale `locale_name`.  Rules
+    of ASCII without back-references are matched on the transcription
+    (charclass); the others are candidates on every such line, which the
+    `regex` package decides."""
+    rule = ere.parse(pattern, utf8=True)
+    if not pattern.isascii() or rule.backrefs or rule.prefilter is not None:
+        return WideTranslation(b"", False, ere.write_str_regex(rule, locale_name),
+                               ere.write_prefilter(rule, locale_name) or "")
+    re2, exact = ere.write_bytes(rule, transcription=charclass.transcription(locale_name))
+    return WideTranslation(re2, exact, "" if exact else ere.write_str_regex(rule, locale_name))
+
+
+def wide(translation, locale_name):
+    """The WideTranslation of a Translation (of its members, side by side)."""
+    members = [wide_translation(member, locale_name) for member in translation.members]
+    if len(members) == 1:
+        return members[0]
+    # share_prefixes() groups no rule wide_may_be_inexact() in a UTF-8 locale.
+    assert all(member.exact for member in members)
+    prefix = wide_translation(translation.prefix, locale_name).re2 if translation.prefix else b""
+    if prefix and all(member.re2.startswith(prefix) for member in members):
+        # The members share the prefix here too: a smaller program.
+        return WideTranslation(prefix + b"(?:" + b"|".join(
+            member.re2[len(prefix):] for member in members) + b")", True, "")
+    return WideTranslation(b"|".join(b"(?:" + member.re2 + b")" for member in members), True, "")
+
+
+# Rules whose meaning beyond ASCII RE2 may only approximate (word anchors,
+# back-references, characters beyond ASCII: see wide_translation), found
+# from their text.
+_WIDE_INEXACT = re.compile(rb"\\[bB<>1-9]|[\x80-\xff]")
+
+
+def wide_may_be_inexact(pattern):
+    return _WIDE_INEXACT.search(pattern) is not None
 
 
 # --- Sharing the syslog prefix ---------------------------------------------------
@@ -402,22 +340,26 @@ def split_host_prefix(pattern):
     return prefix.group(), rest
 
 
-def share_prefixes(rules):
+def share_prefixes(rules, locale_name=None):
     """Group rules by shared syslog prefix.
 
     Returns a list of (pattern, members, translation): for members sharing a
     prefix, the pattern `PREFIX(REST1|REST2|...)` and its Translation, made of
     the members' own translations (each REST as it reads in its own rule: an
     unmatched ')' stays a literal); for a rule standing alone, its own pattern
-    and None.  Rules that need the `regex` package are never combined.
+    and None.  Rules that need the `regex` package are never combined (in a
+    UTF-8 locale, on lines beyond ASCII either).
     """
     groups = {}
     alone = []
     for rule in rules:
         parts = split_host_prefix(rule.pattern)
-        if parts is not None:
-            translation = translate(rule.pattern)
-            prefix_re2 = translate(parts[0]).re2
+        if parts is not None and not (locale_name and wide_may_be_inexact(rule.pattern)):
+            translation = translate(rule.pattern, locale_name)
+            # The prefix as the rule's own translation spells it: as written
+            # (the fast path) or as the reader writes it.
+            prefix_re2 = (translate(parts[0], locale_name) if translation.re2 == rule.pattern
+                          else _read(parts[0], locale_name)).re2
             if translation.exact and translation.re2.startswith(prefix_re2):
                 groups.setdefault(parts[0], []).append(
                     (parts[1], translation.re2[len(prefix_re2):], rule))
@@ -429,6 +371,10 @@ def share_prefixes(rules):
             combined.append((members[0][2].pattern, [members[0][2]], None))
             continue
         pattern = prefix + b"(" + b"|".join(rest for rest, _, _ in members) + b")"
-        re2 = translate(prefix).re2 + b"(" + b"|".join(rest for _, rest, _ in members) + b")"
-        combined.append((pattern, [rule for _, _, rule in members], Translation(re2, True, re2)))
+        re2 = (translate(prefix, locale_name).re2
+               + b"(?:" + b"|".join(rest for _, rest, _ in members) + b")")
+        combined.append((pattern, [rule for _, _, rule in members],
+                         Translation(re2, True, re2, False,
+                                     tuple(rule.pattern for _, _, rule in members), b"",
+                                     prefix)))
     return combined + alone
