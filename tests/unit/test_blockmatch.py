@@ -3,6 +3,7 @@ and report sections come out in sort(1)'s order whether or not they skip it."""
 
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -281,3 +282,28 @@ def test_merge_reads_lines_longer_than_its_buffers(tmp_path, monkeypatch):
     feed(section, blocks)
     lines = [line for block in blocks for line in block]
     assert read_back(section) == sort_reference(lines)
+
+
+@pytest.mark.debian
+def test_grouped_report_is_the_same_with_and_without_the_native_module(tmp_path):
+    # The native path sorts each block's events in the worker before the
+    # report merges them; a grouped report (-u) folds lines in the order they
+    # come, so it must not get sorted blocks (it would order its groups
+    # otherwise).  Several blocks of lines in no order, both stamp forms.
+    log = tmp_path / "unordered.log"
+    log.write_text("".join(line + "\n" for line in corpus.lines(
+        40000, 0.53, seed=2, loghub=corpus.loghub_messages(), loghub_fraction=0.1,
+        ordered=False)))
+    conf = tmp_path / "logcheck.conf"
+    conf.write_text(f'REPORTLEVEL="server"\nLOCKDIR="{tmp_path}/lock"\n')
+    (tmp_path / "state").mkdir()
+    reports = []
+    for native in ("1", "0"):
+        reports.append(subprocess.run(
+            [sys.executable, "-m", "logsieve.cli", "--allow-root", "-c", str(conf),
+             "-r", DEBIAN_RULES, "-S", str(tmp_path / "state"), "-o", "-t", "-u",
+             "-l", str(log)],
+            stdout=subprocess.PIPE, check=True,
+            env=dict(os.environ, LOGSIEVE_BLOCKMATCH=native)).stdout)
+    assert reports[0] == reports[1]
+    assert reports[0].count(b"\n") > 10

@@ -55,6 +55,8 @@ def sort_events(result):
 
 
 def _classify_in_worker(text):
+    if _worker_fold is not None:  # grouped: the events section folds them as they come
+        return _worker_classifier.classify_text(text)
     return classify_sorted(_worker_classifier, text)
 
 
@@ -125,7 +127,10 @@ def classify_blocks(classifier, blocks, new_section, workers=None, fold_events=N
                 pool = multiprocessing.get_context("fork").Pool(workers)
                 # The first block was classified here; go on in the workers.
             if pool is None:
-                collect(classify_sorted(classifier, text))
+                # Grouped (-u), the lines are folded in the order they come,
+                # as the workers fold theirs: not sorted first.
+                collect(classifier.classify_text(text) if fold_events is not None
+                        else classify_sorted(classifier, text))
                 continue
             if len(in_flight) == window:
                 collect(in_flight.popleft().get())
