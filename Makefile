@@ -3,9 +3,10 @@
 #   make test    every test: unit, differential, reliability, fault injection,
 #                integration (pytest), then every molecule scenario
 #   make central the central logging scenario alone (no-loss figures)
-#   make lint    ansible-lint (production profile) and ansible-galaxy collection build
+#   make lint    ansible-lint (production profile), ansible-galaxy collection build, ansible-test sanity
 #   make bench   logsieve against Debian's logcheck, three corpora of 1,000,000 lines: times,
-#                ratios, memory; the grouped report's cost, and its accuracy on loghub's labelled logs
+#                ratios, memory; the grouped report's cost, and its accuracy on loghub's labelled
+#                logs; the rules `logsieve suggest` writes, learned and tested on loghub's samples
 #   make bench-ci the same, the corpora with a fifth of the lines (what CI runs)
 #   make fuzz    the rule dialect against GNU grep: FUZZ_CASES random rules (default 20000)
 #   make demo    a small fleet of Debian containers, the site playbook, a real report
@@ -22,7 +23,7 @@ VENV ?= $(REPO)/.venv
 # Images the scenarios and the demo use (scripts/build-images.sh).
 SUITES ?= bullseye bookworm trixie
 # Molecule scenarios run by `make test`, in this order. Add yours here.
-MOLECULE_SCENARIOS ?= default index rules central buildonce
+MOLECULE_SCENARIOS ?= default index rules central older tune buildonce
 # Extra arguments for pytest, e.g. PYTEST_ARGS='-k engine'.
 PYTEST_ARGS ?=
 
@@ -115,6 +116,11 @@ lint: venv collection
 	  | grep -E '(^|/)(\.cache|\.venv|__pycache__|\.pytest_cache|build|dist)(/|$$)|\.egg-info|\.pyc$$'; then \
 	  echo "*** build droppings in the collection tarball (see above)" >&2; exit 1; fi
 	@echo "collection tarball: $$(ls $(REPO)/.cache/dist/*.tar.gz)"
+	@# ansible-test's shellcheck test needs the program; without it the test is skipped.
+	command -v shellcheck >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	       --no-install-recommends shellcheck; }
+	cd $(REPO) && $(VENV)/bin/python scripts/ansible-test-sanity.py
 
 # Needs Debian's logcheck (apt-get install logcheck logcheck-database).
 # Three corpora (ordered log, unordered log, a fleet of 20 host files), each
@@ -124,10 +130,12 @@ BENCH_ARGS ?=
 bench: venv
 	cd $(REPO) && $(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
 	cd $(REPO) && $(VENV)/bin/python -m benchmarks.loghub $(BENCH_ARGS)
+	cd $(REPO) && $(VENV)/bin/python -m benchmarks.tuning $(BENCH_ARGS)
 
 bench-ci: venv
 	cd $(REPO) && $(VENV)/bin/python -m benchmarks.run --lines 200000 $(BENCH_ARGS)
 	cd $(REPO) && $(VENV)/bin/python -m benchmarks.loghub $(BENCH_ARGS)
+	cd $(REPO) && $(VENV)/bin/python -m benchmarks.tuning $(BENCH_ARGS)
 
 # --- demo -------------------------------------------------------------------
 

@@ -48,13 +48,17 @@ QUIET = [
     "dhclient[{pid}]: DHCPACK of 10.{a}.{b}.{c} from 10.{a}.{b}.1",
     "dhclient[{pid}]: bound to 10.{a}.{b}.{c} -- renewal in {n} seconds.",
     "sshd[{pid}]: Invalid user {baduser} from 203.0.{b}.{c} port {port}",
-    "postfix/smtpd[{pid}]: NOQUEUE: reject: RCPT from unknown[203.0.{b}.{c}]: 554 5.7.1 <spam{n}@example.net>: Relay access denied; from=<x@example.com> to=<spam{n}@example.net> proto=ESMTP helo=<WIN-{qid}>",
+    "postfix/smtpd[{pid}]: NOQUEUE: reject: RCPT from unknown[203.0.{b}.{c}]: 554 5.7.1 <spam{n}@example.net>: "
+    "Relay access denied; from=<x@example.com> to=<spam{n}@example.net> proto=ESMTP helo=<WIN-{qid}>",
     "named[{pid}]: client @0x7f{qid} 203.0.{b}.{c}#{port} (example.org): query (cache) 'example.org/A/IN' denied",
 ]
 
 NOISY = [
-    "kernel: [{up}.{frac}] [UFW BLOCK] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=203.0.{b}.{c} DST=10.0.0.{a} LEN=40 TOS=0x00 PREC=0x00 TTL={ttl} ID={n} PROTO=TCP SPT={port} DPT=23 WINDOW=1024 RES=0x00 SYN URGP=0",
-    "kernel: [{up}.{frac}] [STEALTH] IN=ppp0 OUT= MAC= SRC=198.51.{b}.{c} DST=192.0.2.{a} LEN=60 TOS=0x00 PREC=0x00 TTL={ttl} ID={n} DF PROTO=TCP SPT={port} DPT=445 WINDOW=64240 RES=0x00 SYN URGP=0",
+    "kernel: [{up}.{frac}] [UFW BLOCK] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=203.0.{b}.{c} "
+    "DST=10.0.0.{a} LEN=40 TOS=0x00 PREC=0x00 TTL={ttl} ID={n} PROTO=TCP SPT={port} DPT=23 WINDOW=1024 RES=0x00 SYN "
+    "URGP=0",
+    "kernel: [{up}.{frac}] [STEALTH] IN=ppp0 OUT= MAC= SRC=198.51.{b}.{c} DST=192.0.2.{a} LEN=60 TOS=0x00 PREC=0x00 "
+    "TTL={ttl} ID={n} DF PROTO=TCP SPT={port} DPT=445 WINDOW=64240 RES=0x00 SYN URGP=0",
     "sshd[{pid}]: Connection closed by invalid user {baduser} 203.0.{b}.{c} port {port} [preauth]",
     "sshd[{pid}]: error: kex_exchange_identification: Connection closed by remote host",
     "postfix/smtpd[{pid}]: warning: hostname {baduser}.example.net does not resolve to address 203.0.{b}.{c}: Name or service not known",
@@ -83,7 +87,7 @@ def _fields(rng):
         "up": rng.randint(100, 9999999), "frac": "%06d" % rng.randint(0, 999999),
         "ms": rng.randint(1, 30000), "qid": "%010X" % rng.randint(0, 16 ** 10 - 1),
         "fp": "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-                      for _ in range(43)),
+                      for _character in range(43)),
     }
 
 
@@ -137,7 +141,7 @@ def lines(count, unknown_fraction=0.5, seed=1, classic_fraction=0.5, start=None,
     step = datetime.timedelta(microseconds=seconds * 1_000_000 // max(count, 1))
     day = moment
     texts = messages(rng, unknown_fraction, loghub, loghub_fraction)
-    for _ in range(count):
+    for _line in range(count):
         if ordered:
             moment += step
         else:

@@ -68,6 +68,8 @@ up() {
         echo "        remote_logging_server_inputs: [{transport: tcp}]"
         echo "        # Host names as the clients write them in their messages."
         echo "        remote_logging_server_checked_hosts: [web, db]"
+        echo "        # Their addresses, so the server files each line under who sent it."
+        echo "        remote_logging_server_senders: {web: $(address logsieve-demo-web), db: $(address logsieve-demo-db)}"
         echo "    log_clients:"
         echo "      hosts:"
         for name in logsieve-demo-web logsieve-demo-db; do

@@ -2,8 +2,8 @@
 
 from ansible.errors import AnsibleFilterError
 
-# Characters with a meaning in a POSIX ERE outside a bracket expression.
-ERE_SPECIAL = frozenset("\\.[]()*+?{}|^$")
+from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.ruletext import (
+    ERE_SPECIAL)
 
 # Characters that cannot appear in a rule: a rule is one line of a file, and a
 # newline in a value would start a new (unvalidated) rule.

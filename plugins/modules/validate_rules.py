@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 module: validate_rules
 short_description: Validate logcheck rules against sample logs before they go live
 version_added: 0.1.0
-author: logsieve developers
+author: logsieve developers (@logsieve)
 description:
   - Reads logcheck rule files (as the logsieve checker and Debian's logcheck read
     them) and checks them with the checker's own matching engine, so a rule
@@ -80,6 +80,7 @@ attributes:
     description: The module never changes anything; it runs the same in check mode.
   diff_mode:
     support: none
+    description: It changes nothing, so there is no difference to show.
 notes:
   - Rules are matched as bytes in the C locale, with the dialect of C(grep -E),
     through the same engine the checker uses; Python's C(re) is never used.
@@ -123,7 +124,7 @@ RETURN = r"""
 errors:
   description:
     - Every failure found. Empty when the rules are fine.
-    - For a sample line that no rule matches, O(file) and O(line) name the sample.
+    - For a sample line that no rule matches, RV(errors[].file) and RV(errors[].line) name the sample.
       For a rule that matches a line that must be reported, they name the rule
       and RV(errors[].sample) holds the line.
   returned: always

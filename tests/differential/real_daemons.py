@@ -343,7 +343,7 @@ def main(argv=None):
         return 1
     for name, path in files.items():
         with open(path, "rb") as handle:
-            count = sum(1 for _ in handle)
+            count = sum(1 for _line in handle)
         print(f"{path}: {count} lines")
     print(f"{time.monotonic() - started:.0f} s")
     return 0

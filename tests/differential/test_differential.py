@@ -16,7 +16,6 @@ from logsieve.levels import REPORT_LEVELS
 from tests.differential.harness import assert_same_report
 
 
-
 def realistic_log(count=6000, seed=7, unknown=0.5):
     return ("\n".join(corpus.lines(count, unknown, seed)) + "\n").encode()
 

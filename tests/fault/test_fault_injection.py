@@ -134,7 +134,7 @@ def test_fault_injection(capsys):
         for round_number in range(ROUNDS):
             for log in bed.logs:
                 texts = []
-                for _ in range(rng.randint(0, 12)):
+                for _text in range(rng.randint(0, 12)):
                     if rng.random() < 0.2:
                         texts.append(f"ignoreme {next_number}")
                         ledger.ignorable.add(next_number)
@@ -168,7 +168,7 @@ def test_fault_injection(capsys):
                 if checker.poll() is None:
                     checker.send_signal(signal.SIGKILL)
                     killed = True
-            _, errors = checker.communicate(timeout=60)
+            errors = checker.communicate(timeout=60)[1]
             if not killed:
                 durations.append(time.monotonic() - begun)
             # a sendmail started by a killed run finishes on its own

@@ -32,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def sh(*command, check=True, timeout=600, **kwargs):
     completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               timeout=timeout, **kwargs)
+                               check=False, timeout=timeout, **kwargs)
     if check and completed.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed ({completed.returncode}):\n"
                              f"{completed.stdout.decode()}\n{completed.stderr.decode()}")

@@ -18,11 +18,17 @@ import time
 # exists) it refuses the message and exits 75 (EX_TEMPFAIL) without
 # recording.  While $MAILDIR/../hold exists it waits before deciding.  With
 # $FAKE_SENDMAIL_KILL_CALLER it SIGKILLs the checker once the message is recorded.
+# A message larger than $FAKE_SENDMAIL_MAX_SIZE bytes is refused (exit 73),
+# as an MTA with a message size limit refuses it.
 SENDMAIL_STAND_IN = r'''#!{python}
 import os, random, sys, time
 maildir = {maildir!r}
 if True:
     data = sys.stdin.buffer.read()
+    limit = int(os.environ.get("FAKE_SENDMAIL_MAX_SIZE", "0"))
+    if limit and len(data) > limit:
+        sys.stderr.write("stand-in: message too big (%d bytes, limit %d)\n" % (len(data), limit))
+        sys.exit(73)
     while os.path.exists(os.path.join(os.path.dirname(maildir), "hold")):
         time.sleep(0.01)
     delay = float(os.environ.get("FAKE_SENDMAIL_DELAY", "0"))

@@ -1,6 +1,9 @@
 """A small SMTP server for tests (the delivery boundary): records accepted
 messages, or answers every DATA with a chosen error; optional STARTTLS (with
-a certificate given) and AUTH PLAIN (credentials recorded)."""
+a certificate given) or TLS from the first byte (implicit_tls, as on port
+465), AUTH PLAIN (credentials recorded), and a size limit (SIZE advertised,
+larger messages refused with 552, as postfix's message_size_limit does).
+With keep=False it counts what it accepts without keeping it (benchmarks)."""
 
 import base64
 import socketserver
@@ -12,9 +15,23 @@ class _Handler(socketserver.StreamRequestHandler):
     def send(self, line):
         self.wfile.write(line.encode() + b"\r\n")
 
+    def start_tls(self):
+        """TLS on the connection from here on; False if the handshake failed."""
+        try:
+            self.connection = self.server.tls_context.wrap_socket(self.connection,
+                                                                  server_side=True)
+        except (ssl.SSLError, OSError):
+            return False
+        self.rfile = self.connection.makefile("rb")
+        self.wfile = self.connection.makefile("wb", buffering=0)
+        self.encrypted = True
+        return True
+
     def handle(self):
         server = self.server
         self.encrypted = False
+        if server.implicit_tls and not self.start_tls():
+            return
         self.send("220 test ESMTP")
         sender, recipients = None, []
         while True:
@@ -25,6 +42,8 @@ class _Handler(socketserver.StreamRequestHandler):
             verb = command.split(" ", 1)[0].upper()
             if verb in ("EHLO", "HELO"):
                 extensions = ["8BITMIME"]
+                if server.max_size:
+                    extensions.append(f"SIZE {server.max_size}")
                 if server.tls_context and not self.encrypted:
                     extensions.append("STARTTLS")
                 if self.encrypted:
@@ -34,37 +53,42 @@ class _Handler(socketserver.StreamRequestHandler):
             elif verb == "STARTTLS" and server.tls_context:
                 self.send("220 go ahead")
                 self.wfile.flush()
-                try:
-                    self.connection = server.tls_context.wrap_socket(self.connection,
-                                                                     server_side=True)
-                except (ssl.SSLError, OSError):
+                if not self.start_tls():
                     return
-                self.rfile = self.connection.makefile("rb")
-                self.wfile = self.connection.makefile("wb", buffering=0)
-                self.encrypted = True
             elif verb == "AUTH" and self.encrypted:
                 fields = command.split()
                 secret = base64.b64decode(fields[2]).split(b"\0") if len(fields) > 2 else []
                 server.logins.append(tuple(part.decode() for part in secret[1:]))
                 self.send("235 welcome")
             elif verb == "MAIL":
-                sender, recipients = command[10:].strip(), []
+                sender, recipients = command[10:].split(" SIZE=")[0].strip(), []
+                declared = command.upper().partition(" SIZE=")[2]
+                if server.max_size and declared.isdigit() and int(declared) > server.max_size:
+                    server.refused += 1
+                    self.send("552 5.3.4 Message size exceeds fixed limit")
+                    continue
                 self.send("250 ok")
             elif verb == "RCPT":
                 recipients.append(command[8:].strip())
                 self.send("250 ok")
             elif verb == "DATA":
                 self.send("354 go on")
-                lines = []
+                lines, size = [], 0
                 while True:
                     data = self.rfile.readline()
                     if data in (b".\r\n", b""):
                         break
-                    lines.append(data[1:] if data.startswith(b".") else data)
+                    size += len(data)
+                    if server.keep:
+                        lines.append(data[1:] if data.startswith(b".") else data)
                 if server.reply:
                     self.send(server.reply)
+                elif server.max_size and size > server.max_size:
+                    server.refused += 1
+                    self.send("552 5.3.4 Message size exceeds fixed limit")
                 else:
                     server.received.append((sender, recipients, b"".join(lines)))
+                    server.sizes.append(size)
                     self.send("250 queued")
             elif verb == "QUIT":
                 self.send("221 bye")
@@ -77,9 +101,15 @@ class SMTPServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
 
-    def __init__(self, reply=None, certificate=None, key=None):
+    def __init__(self, reply=None, certificate=None, key=None, implicit_tls=False,
+                 max_size=0, keep=True):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.reply = reply
+        self.implicit_tls = implicit_tls
+        self.max_size = max_size
+        self.keep = keep
+        self.refused = 0
+        self.sizes = []
         self.received = []
         self.logins = []
         self.tls_context = None

@@ -155,7 +155,7 @@ def test_sigkill_during_cursor_writes_leaves_a_whole_cursor(tmp_path):
     the file is always one whole cursor, never empty or mixed."""
     path = str(tmp_path / "offset.var.log.syslog")
     seen = set()
-    for _ in range(25):
+    for _round in range(25):
         writer = subprocess.Popen([sys.executable, "-c", WRITER, path])
         before = Cursor.load(path).inode
         deadline = time.monotonic() + 30

@@ -10,6 +10,9 @@ import subprocess
 
 import pytest
 
+from logsieve.config import DEFAULTS, Settings
+from logsieve.delivery import smtp_port
+
 from .bed import Bed, reported_numbers
 from .smtp_server import SMTPServer
 
@@ -290,7 +293,7 @@ def test_smtp_starttls_and_login_with_password_file(bed):
 
 def test_smtp_starttls_verifies_the_certificate(bed):
     cert, key = certificate(bed.path, "server")
-    other, _ = certificate(bed.path, "other")
+    other = certificate(bed.path, "other")[0]
     server = SMTPServer(certificate=cert, key=key)
     try:
         smtp_conf(bed, server.port, "SMTP_STARTTLS=1\n")
@@ -301,3 +304,97 @@ def test_smtp_starttls_verifies_the_certificate(bed):
         assert server.received == []
     finally:
         server.stop()
+
+
+SORT_STAND_IN = """#!/bin/sh
+cat >/dev/null
+echo "sort: cannot create temporary file in '/var/tmp': No space left on device" >&2
+exit 2
+"""
+
+
+def test_failing_sort_is_named_with_its_status_and_message(bed):
+    """Lines out of order go through sort(1) on the pure path (the native
+    module sorts them itself and merges runs); when it fails, the error names
+    the command, its exit status and its own message, and nothing moves."""
+    bed.clock = 5
+    bed.append(bed.logs[0], ["line 2"])
+    bed.clock = 0
+    bed.append(bed.logs[0], ["line 1"])
+    bed.write("bin/sort", SORT_STAND_IN, mode=0o755)
+    failed = bed.run(PATH=os.path.join(bed.path, "bin") + ":" + os.environ["PATH"],
+                     LOGSIEVE_BLOCKMATCH="0")
+    assert failed.returncode == 1
+    assert re.search(rb"^Error: sort -S 16M -T \S+ -k 1,3 -s exited with status 2: sort: cannot "
+                     rb"create temporary file in '/var/tmp': No space left on device$",
+                     failed.stderr, re.MULTILINE), failed.stderr
+    assert bed.messages() == []
+    assert reported_numbers(deliver(bed).get_content()) == [1, 2]
+
+
+def certificate_authority(directory, name):
+    """A private CA (self-signed, as a site's own) and a server certificate for
+    127.0.0.1 signed by it: (CA certificate, server certificate, server key)."""
+    def path(suffix):
+        return os.path.join(directory, f"{name}-{suffix}")
+
+    def openssl(*arguments):
+        subprocess.run(["openssl", *arguments], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-keyout", path("ca.key"), "-out", path("ca.pem"), "-subj", f"/CN={name} test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("server.key"),
+            "-out", path("server.csr"), "-subj", "/CN=127.0.0.1")
+    with open(path("ext"), "w") as extensions:
+        extensions.write("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", path("server.csr"), "-CA", path("ca.pem"),
+            "-CAkey", path("ca.key"), "-CAcreateserial", "-days", "1",
+            "-extfile", path("ext"), "-out", path("server.pem"))
+    return path("ca.pem"), path("server.pem"), path("server.key")
+
+
+def test_smtp_implicit_tls_with_login(bed):
+    """SMTP_TLS=1: TLS from the first byte (port 465), the server's certificate
+    verified against the CA the checker trusts; login allowed."""
+    ca, cert, key = certificate_authority(bed.path, "site")
+    server = SMTPServer(certificate=cert, key=key, implicit_tls=True)
+    try:
+        secret = bed.write("smtp-password", "s3cret\n", mode=0o600)
+        smtp_conf(bed, server.port, f"SMTP_TLS=1\nSMTP_USER=reports\n"
+                                    f"SMTP_PASSWORD_FILE={secret}\n")
+        numbered(bed, 1, 2)
+        completed = bed.run(SSL_CERT_FILE=ca)
+        assert completed.returncode == 0, completed.stderr.decode()
+        assert server.logins == [("reports", "s3cret")]
+        (received,) = server.received
+        assert reported_numbers(email.message_from_bytes(
+            received[2], policy=email.policy.default).get_content()) == [1, 2]
+    finally:
+        server.stop()
+
+
+def test_smtp_implicit_tls_verifies_the_certificate(bed):
+    _, cert, key = certificate_authority(bed.path, "site")
+    other_ca, _, _ = certificate_authority(bed.path, "other")
+    server = SMTPServer(certificate=cert, key=key, implicit_tls=True)
+    try:
+        smtp_conf(bed, server.port, "SMTP_TLS=1\n")
+        numbered(bed, 1, 1)
+        completed = bed.run(SSL_CERT_FILE=other_ca)
+        assert completed.returncode == 1
+        assert b"CERTIFICATE_VERIFY_FAILED" in completed.stderr
+        assert server.received == []
+        both = bed.run("-c", bed.write("both.conf", open(bed.conf).read() + "SMTP_STARTTLS=1\n"))
+        assert both.returncode == 1
+        assert b"SMTP_TLS and SMTP_STARTTLS are both set" in both.stderr
+    finally:
+        server.stop()
+
+
+def test_smtp_port_follows_the_tls_mode():
+    def port(**variables):
+        return smtp_port(Settings.from_variables(dict(DEFAULTS, **variables)))
+    assert port(SMTP_TLS="1") == 465
+    assert port() == 25
+    assert port(SMTP_TLS="1", SMTP_PORT="2465") == 2465

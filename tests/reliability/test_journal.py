@@ -4,6 +4,7 @@ on PATH plays the journal (entries in a file, cursor = entry number) and
 records how it was called."""
 
 import os
+import re
 import shutil
 import sys
 import time
@@ -22,6 +23,8 @@ with open(os.path.join(bed, "journalctl.calls"), "a") as calls:
 if os.path.exists(os.path.join(bed, "journal.fail")):
     sys.stderr.write("Failed to open journal: permission denied\n")
     sys.exit(1)
+if not os.path.exists(os.path.join(bed, "journal.entries")):
+    sys.exit(1)          # as journalctl --quiet does when there is no journal at all
 entries = open(os.path.join(bed, "journal.entries")).read().splitlines()
 start = 0
 for argument in sys.argv[1:]:
@@ -105,7 +108,9 @@ def test_journalctl_failure_stops_the_run(bed):
     open(os.path.join(bed.path, "journal.fail"), "w").close()
     completed = run(bed)
     assert completed.returncode == 1
-    assert b"Could not run journalctl: Failed to open journal" in completed.stderr
+    assert re.search(rb"Error: journalctl --quiet --no-pager --show-cursor --since=-5h "
+                     rb"exited with status 1: Failed to open journal: permission denied\n",
+                     completed.stderr)
     assert not os.path.exists(os.path.join(bed.statedir, "offset.journal"))
     assert bed.messages() == []
 
@@ -153,3 +158,34 @@ def test_no_journalctl_is_reported_like_logcheck(bed):
     text = completed.stdout.decode()
     assert "E: File could not be read: journal" in text
     assert reported_numbers(text) == [1]
+
+
+def test_absent_or_empty_journal_is_not_an_error(bed):
+    """journalctl --quiet exits 1 without a word when there is no journal at
+    all (a container, a chroot): nothing to read, not a failure."""
+    log = os.path.join(bed.path, "log", "syslog")
+    bed.append(log, ["line 1"])
+    bed.write("logfiles", f"journal\n{log}\n")
+    os.unlink(os.path.join(bed.path, "journal.entries"))
+    completed = run(bed, "-o", "-d")
+    assert completed.returncode == 0, completed.stderr.decode()
+    assert reported_numbers(completed.stdout.decode()) == [1]
+    assert b"no journal to read" in completed.stderr
+    bed.write("journal.entries", "")                   # a journal without entries
+    again = run(bed, "-o")
+    assert again.returncode == 0, again.stderr.decode()
+    assert again.stdout == b""
+
+
+def test_real_journalctl_failure_is_reported_with_its_message(tmp_path):
+    """The real journalctl, refusing a cursor it cannot read: the error names
+    the command, its status and journalctl's own words."""
+    bed = Bed(str(tmp_path), logs=())
+    bed.write("logfiles", "journal\n")
+    bed.write("state/offset.journal", "s=not-a-cursor\n")
+    completed = bed.run("-o", "-t")
+    assert completed.returncode == 1
+    assert re.search(rb"^Error: journalctl --quiet --no-pager --show-cursor "
+                     rb"--after-cursor=s=not-a-cursor exited with status 1: "
+                     rb"Failed to seek to cursor: Invalid argument$",
+                     completed.stderr, re.MULTILINE), completed.stderr

@@ -42,11 +42,11 @@ class Grammar:
         return text
 
     def alternation(self, depth):
-        branches = [self.branch(depth) for _ in range(self.rng.choice([1, 1, 1, 2, 3]))]
+        branches = [self.branch(depth) for _branch in range(self.rng.choice([1, 1, 1, 2, 3]))]
         return "|".join(branches)
 
     def branch(self, depth):
-        return "".join(self.piece(depth) for _ in range(self.rng.randint(0, 4)))
+        return "".join(self.piece(depth) for _piece in range(self.rng.randint(0, 4)))
 
     def piece(self, depth):
         atom = self.atom(depth)
@@ -54,7 +54,7 @@ class Grammar:
         if roll < 0.45:
             return atom
         count = 1 if roll < 0.85 else 2
-        return atom + "".join(self.repetition() for _ in range(count))
+        return atom + "".join(self.repetition() for _repetition in range(count))
 
     def repetition(self):
         rng = self.rng
@@ -101,7 +101,7 @@ class Grammar:
         items = []
         if rng.random() < 0.05:
             return "[:" + rng.choice(_CLASSES) + ":]"  # the everyday mistake
-        for _ in range(rng.randint(1, 3)):
+        for _round in range(rng.randint(1, 3)):
             roll = rng.random()
             if roll < 0.4:
                 items.append(self.char().replace("]", "x"))
@@ -133,7 +133,7 @@ def sample_lines(rule, rng, wide):
     alphabet = list(_LETTERS) + ["*", "(", ")", "{", "}", "[", "]", "|", "\\", "x", "\t"]
     if wide:
         alphabet += _WIDE_LETTERS + ["\udcff", "\udcc3"]
-    for _ in range(12):
+    for _round in range(12):
         text = _generate(tree, rng, alphabet) if tree is not None else ""
         if rng.random() < 0.6 and text:
             position = rng.randrange(len(text) + 1)
@@ -194,7 +194,7 @@ def _generate(node, rng, alphabet):
     if kind == "rep":
         count = rng.randint(node[2], min(node[3] if node[3] is not None else node[2] + 2,
                                          node[2] + 2))
-        return "".join(_generate(node[1], rng, alphabet) for _ in range(count))
+        return "".join(_generate(node[1], rng, alphabet) for _copy in range(count))
     return ""
 
 

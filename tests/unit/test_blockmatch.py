@@ -112,12 +112,12 @@ def test_same_classification_with_raise_and_back_reference_rules(tmp_path, monke
     per_line = classifier(tree, False, monkeypatch)
     for block in blocks_of(lines, 37):
         result = native.classify_text(block)
-        count, events, event_count, strip, order, placed, _ = result
+        count, events, event_count, strip, order, placed, _timeouts = result
         assert result == per_line.classify_text(block)
         assert b"ping pong" in events and b"tick tock" in events and b"pong pong" not in events
         assert event_count == events.count(b"\n") + 1
         assert order == sort_order(events.split(b"\n"))
-        assert {line.split(b": ", 1)[1] for line, *_ in placed} == {
+        assert {line.split(b": ", 1)[1] for line, *_placement in placed} == {
             b"attack now", b"attack drill", b"denied", b"denied harmless"}
 
 

@@ -61,7 +61,7 @@ def test_report_and_cursor(setup):
 
 
 def test_test_mode_does_not_move_cursors(setup):
-    for _ in range(2):
+    for _run in range(2):
         result = logsieve(*setup["base"], "-t", "-l", str(setup["log"]))
         assert b"boom 1" in result.stdout
     assert not offset_file(setup).exists()
@@ -90,8 +90,9 @@ def test_rotation_reads_the_rest_of_the_rotated_file_first(setup):
     os.rename(log, log + ".1")
     setup["log"].write_bytes(b"Nov 21 07:00:06 web1 app[1]: after rotation\n")
     result = logsieve(*setup["base"], "-l", log)
-    assert result.stdout.splitlines()[2:-1] == [b"Nov 21 07:00:05 web1 app[1]: before rotation",
-                                              b"Nov 21 07:00:06 web1 app[1]: after rotation"]
+    assert result.stdout.splitlines()[2:-1] == [
+        b"Nov 21 07:00:05 web1 app[1]: before rotation",
+        b"Nov 21 07:00:06 web1 app[1]: after rotation"]
 
 
 def test_truncation_is_reported_with_a_warning(setup):

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from tests.unit.test_cli import logsieve, setup  # noqa: F401 (setup: the fixture)
+# setup: the fixture of test_cli, used by name
+from tests.unit.test_cli import logsieve, setup  # noqa: F401 pylint: disable=unused-import
 
 LOG = (b"Nov 21 07:00:00 web1 app[1]: tick 1\n"
        b"Nov 21 07:00:01 web1 sshd[10]: Invalid user admin from 198.51.100.7 port 40001\n"
@@ -106,12 +107,12 @@ def test_workers_fold_as_one_process_does(setup):
     for number in range(30000):
         user = [b"root", b"admin", b"test", b"oracle", b"pi"][number % 5]
         lines.append(b"Nov 21 %02d:%02d:%02d web%d sshd[%d]: Failed password for %s from "
-                     b"203.0.113.%d port %d ssh2" % (number // 3600 % 24, number // 60 % 60,
-                                                      number % 60, number % 3, 100 + number % 900,
-                                                      user, number % 200, 1024 + number % 700))
+                     b"203.0.113.%d port %d ssh2" % (
+                         number // 3600 % 24, number // 60 % 60, number % 60, number % 3,
+                         100 + number % 900, user, number % 200, 1024 + number % 700))
         if number % 7 == 0:
-            lines.append(b"Nov 21 10:00:00 db kernel: [%d.%d] eth%d: link up" % (number, number % 9,
-                                                                               number % 2))
+            lines.append(b"Nov 21 10:00:00 db kernel: [%d.%d] eth%d: link up"
+                         % (number, number % 9, number % 2))
     setup["log"].write_bytes(b"\n".join(lines) + b"\n")
     assert setup["log"].stat().st_size > 2 << 20
     command = [*setup["base"], "-t", "-l", str(setup["log"]), "-u"]

@@ -5,7 +5,6 @@ import os
 
 import jinja2
 import pytest
-import yaml
 
 from ansible_collections.logsieve.logcheck.plugins.filter import ere
 from ansible_collections.logsieve.logcheck.plugins.module_utils import rule_validation as rv
@@ -15,7 +14,10 @@ from logsieve.rules import SYSLOG_PREFIX, Rule
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE = os.path.join(ROOT, "roles", "rules")
 TEMPLATES = os.path.join(ROLE, "templates")
-SETS = sorted(name[len("local-"):-3] for name in os.listdir(os.path.join(TEMPLATES, "rules")))
+# Template paths mirror the target: /etc/logcheck/ignore.d.<level>/local-<set>.
+RULE_DIR = "etc/logcheck/ignore.d.LEVEL"
+SAMPLES = "var/cache/logsieve/rules/samples/ignore-or-report.j2"
+SETS = sorted(name[len("local-"):-3] for name in os.listdir(os.path.join(TEMPLATES, RULE_DIR)))
 SAMPLED = sorted(name.split(".")[0] for name in os.listdir(os.path.join(TEMPLATES, "samples"))
                  if name.endswith(".ignore.j2") and not name.startswith("user."))
 
@@ -26,7 +28,7 @@ ROUTER = {
     "rules_snmpd_sources": ["192.0.2.10", "2001:db8::10"],
     "rules_dovecot_monitoring_addresses": ["192.0.2.10", "2001:db8::10"],
     "rules_amavisd_passed": ["CLEAN", "SPAMMY"],
-    "rules__custom": [
+    "__rules_custom": [
         "^\\w{3} [ :[:digit:]]{11} [._[:alnum:]-]+ myapp\\[[[:digit:]]+\\]: heartbeat ok$",
         {"program": "backup.sh", "message": "done in [[:digit:]]+ s", "pid": False,
          "comment": "nightly backup\nwith a newline"},
@@ -39,7 +41,7 @@ ROUTER = {
 SERVER = {
     "rules_wan_if": "", "rules_lan_if": "ens3", "rules_lan_driver": "",
     "rules_snmpd_sources": [], "rules_dovecot_monitoring_addresses": ["198.51.100.5"],
-    "rules_amavisd_passed": ["CLEAN"], "rules__custom": [],
+    "rules_amavisd_passed": ["CLEAN"], "__rules_custom": [],
     "rules_samples_ignore": [], "rules_samples_report": [],
 }
 PROFILES = {"router": ROUTER, "server": SERVER}
@@ -63,7 +65,7 @@ def render(env, template, variables, path):
 
 
 def render_set(env, name, variables, tmp_path):
-    rules = render(env, "rules/local-%s.j2" % name, variables,
+    rules = render(env, RULE_DIR + "/local-%s.j2" % name, variables,
                    tmp_path / "tree" / "ignore.d.server" / ("local-" + name))
     sample_name = "user" if name == "custom" else name
     ignore = render(env, "samples/%s.ignore.j2" % sample_name, variables,
@@ -120,11 +122,11 @@ def test_all_sets_together(tmp_path, profile):
 
 def test_hosts_get_different_rules(tmp_path):
     env = environment()
-    router = env.get_template("rules/local-kernel.j2").render(**ROUTER)
-    server = env.get_template("rules/local-kernel.j2").render(**SERVER)
+    router = env.get_template(RULE_DIR + "/local-kernel.j2").render(**ROUTER)
+    server = env.get_template(RULE_DIR + "/local-kernel.j2").render(**SERVER)
     assert "IN=eth0\\.2 OUT=" in router
     assert "IN=eth0" not in server and "ICMPv6" not in server
-    lan = env.get_template("rules/local-router.j2").render(**ROUTER)
+    lan = env.get_template(RULE_DIR + "/local-router.j2").render(**ROUTER)
     assert "igb [[:xdigit:]]{4}" in lan and "br-lan: " in lan
 
 
@@ -147,9 +149,9 @@ def test_too_wide_rule_is_caught(tmp_path):
 
 
 def test_custom_rules_render(tmp_path):
-    text = environment().get_template("rules/local-custom.j2").render(**ROUTER)
+    text = environment().get_template(RULE_DIR + "/local-custom.j2").render(**ROUTER)
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
-    assert lines[0] == ROUTER["rules__custom"][0]
+    assert lines[0] == ROUTER["__rules_custom"][0]
     assert lines[1] == SYSLOG_PREFIX + "backup\\.sh(\\[[[:digit:]]+\\])?: done in [[:digit:]]+ s$"
     # A newline in a comment cannot start a rule.
     assert "# nightly backup with a newline" in text
@@ -180,29 +182,19 @@ def test_ere_alternatives():
             ere.ere_alternatives(bad)
 
 
-def test_defaults_and_argument_specs_agree():
-    with open(os.path.join(ROLE, "defaults", "main.yml")) as handle:
-        defaults = yaml.safe_load(handle)
-    with open(os.path.join(ROLE, "meta", "argument_specs.yml")) as handle:
-        options = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
-    assert sorted(defaults) == sorted(options)
-    for name, spec in options.items():
-        assert spec.get("description"), name
-
-
 @pytest.mark.parametrize("keep_trailing_newline", [True, False])
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_combined_samples_as_the_role_renders_them(tmp_path, profile, keep_trailing_newline):
     """The role validates with one ignore and one report file built by
-    samples/all.j2 from every enabled set's samples and the host's own."""
+    the samples template (SAMPLES) from every enabled set's samples and the host's own."""
     env = environment()
-    variables = dict(PROFILES[profile], rules__sample_sets=SAMPLED + ["user"])
+    variables = dict(PROFILES[profile], __rules_sample_sets=SAMPLED + ["user"])
     env = environment(keep_trailing_newline=keep_trailing_newline)
     for name in SETS:
-        render(env, "rules/local-%s.j2" % name, variables,
+        render(env, RULE_DIR + "/local-%s.j2" % name, variables,
                tmp_path / "tree" / "ignore.d.server" / ("local-" + name))
-    ignore = render(env, "samples/all.j2", dict(variables, item="ignore"), tmp_path / "ignore")
-    report = render(env, "samples/all.j2", dict(variables, item="report"), tmp_path / "report")
+    ignore = render(env, SAMPLES, dict(variables, item="ignore"), tmp_path / "ignore")
+    report = render(env, SAMPLES, dict(variables, item="report"), tmp_path / "report")
     with open(ignore) as handle:
         assert "# --- ssh ---" in handle.read()
     result = rv.validate([str(tmp_path / "tree")], [ignore], [report], level="workstation")

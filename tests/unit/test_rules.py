@@ -84,7 +84,7 @@ def test_rule_files_follow_run_parts_naming(tmp_path):
         (tmp_path / name).write_text("^x$\n")
     (tmp_path / "directory").mkdir()
     os.symlink("/nonexistent", tmp_path / "dangling")
-    assert [name for name, _ in rule_files(str(tmp_path))] == ["Under_score", "local-web", "ssh"]
+    assert [name for name, _path in rule_files(str(tmp_path))] == ["Under_score", "local-web", "ssh"]
     assert run_parts_name("a-b_C9") and not run_parts_name("a.b") and not run_parts_name("")
 
 
@@ -120,7 +120,7 @@ def test_rules_taken_as_written_are_those_translation_leaves_alone():
     patterns = {rule.pattern for rule in rules}
     # Rules sharing a syslog prefix make patterns of up to 100 KB: the fast
     # path must not backtrack on them.
-    combined = [pattern for pattern, members, _ in share_prefixes(rules) if len(members) > 1]
+    combined = [pattern for pattern, members, _translation in share_prefixes(rules) if len(members) > 1]
     assert max(map(len, combined)) > 50_000
     taken = 0
     for pattern in sorted(patterns) + EDGE_RULES + combined:
@@ -134,7 +134,7 @@ def test_rules_taken_as_written_are_those_translation_leaves_alone():
 
 
 def rule_files_under(directory):
-    return [os.path.join(root, name) for root, _, names in os.walk(directory) for name in names]
+    return [os.path.join(root, name) for root, _subdirectories, names in os.walk(directory) for name in names]
 
 
 def test_shared_prefix_means_the_same_as_the_rules_alone():
@@ -144,9 +144,9 @@ def test_shared_prefix_means_the_same_as_the_rules_alone():
     rules = [Rule(pattern.encode(), "f", number) for number, pattern in enumerate(patterns, 1)]
     shared = share_prefixes(rules)
     # The three simple rules are combined; the top-level '|' one and the other stay alone.
-    assert sorted(len(members) for _, members, _ in shared) == [1, 1, 3]
-    combined = CompiledRules([Rule(pattern, "f", 1) for pattern, _, _ in shared],
-                             [translation for _, _, translation in shared])
+    assert sorted(len(members) for _pattern, members, _translation in shared) == [1, 1, 3]
+    combined = CompiledRules([Rule(pattern, "f", 1) for pattern, _members, _translation in shared],
+                             [translation for _pattern, _members, translation in shared])
     alone = CompiledRules(rules)
     for line in [b"Nov 21 07:44:38 web1 sshd[1]: one", b"Nov 21 07:44:38 web1 cron[2]: three",
                  b"2026-11-21T07:44:38.930427+00:00 web1 cron[2]: two", b"b", b"other",

@@ -54,13 +54,13 @@ def mine(messages, program=b"sshd"):
 
 
 def test_spaced_dates_are_one_placeholder():
-    _, groups = mine([b"connection at Fri Jun 17 07:07:00 2005", b"connection at Sun Jul  3 10:05:25 2005"])
+    _miner, groups = mine([b"connection at Fri Jun 17 07:07:00 2005", b"connection at Sun Jul  3 10:05:25 2005"])
     assert list(groups) == [b"connection at <DATE>"]
 
 
 def test_varying_user_names_fold_with_their_values():
-    _, groups = mine([b"Invalid user %s from 203.0.113.%d" % (name, number)
-                      for number, name in enumerate([b"admin", b"admin", b"test", b"1234"])])
+    _miner, groups = mine([b"Invalid user %s from 203.0.113.%d" % (name, number)
+                           for number, name in enumerate([b"admin", b"admin", b"test", b"1234"])])
     group = groups[b"Invalid user <USER> from <IP>"]
     assert group.count == 4
     user, address = group.slots()
@@ -72,9 +72,9 @@ def test_varying_user_names_fold_with_their_values():
 def test_a_word_position_folds_only_with_four_values():
     three = [b"Too many authentication failures for %s now" % name
              for name in (b"root", b"admin", b"guest")]
-    _, groups = mine(three)
+    _miner, groups = mine(three)
     assert len(groups) == 3  # three values: not shown to vary, kept apart
-    _, groups = mine(three + [b"Too many authentication failures for oracle now"])
+    _miner, groups = mine(three + [b"Too many authentication failures for oracle now"])
     assert list(groups) == [b"Too many authentication failures for <*> now"]
 
 
@@ -86,7 +86,7 @@ def test_different_messages_are_never_merged():
                 b"session opened for user alice", b"session closed for user alice",
                 b"status installed libc6:amd64 2.36-9", b"status unpacked libc6:amd64 2.36-9",
                 b"status half-configured libc6:amd64 2.36-9", b"status half-installed libc6:amd64 2.36-9"]
-    _, groups = mine(messages * 3)
+    _miner, groups = mine(messages * 3)
     assert len(groups) == len(messages)
     assert all(group.count == 3 for group in groups.values())
 
@@ -94,8 +94,8 @@ def test_different_messages_are_never_merged():
 def test_a_short_message_is_not_folded_into_a_variable():
     # `<queue id>: removed`, `: expired`, ...: one constant word beside the
     # variable one is too little to show they are one message.
-    _, groups = mine([b"4F3A21C0B2: %s" % word for word in (b"removed", b"expired", b"deferred",
-                                                              b"bounced", b"held")])
+    _miner, groups = mine([b"4F3A21C0B2: %s" % word for word in (
+        b"removed", b"expired", b"deferred", b"bounced", b"held")])
     assert len(groups) == 5
 
 
@@ -120,8 +120,8 @@ def test_a_learned_position_keeps_its_punctuation():
 
 
 def test_an_empty_value_folds_into_the_typed_placeholder():
-    _, groups = mine([b"connection from 203.0.113.1 (host.example.com) at 10:00:00",
-                      b"connection from 203.0.113.2 () at 10:00:01"])
+    _miner, groups = mine([b"connection from 203.0.113.1 (host.example.com) at 10:00:00",
+                           b"connection from 203.0.113.2 () at 10:00:01"])
     assert list(groups) == [b"connection from <IP> (<HOST>) at <TIME>"]
     assert groups[b"connection from <IP> (<HOST>) at <TIME>"].slots()[1].values[b""] == 1
 
@@ -158,7 +158,7 @@ def test_values_are_bounded():
 
 
 def test_an_empty_key_value_folds_into_the_typed_placeholder():
-    _, groups = mine([b"auth failure; tty=ssh rhost=203.0.113.1", b"auth failure; tty=ssh rhost="])
+    _miner, groups = mine([b"auth failure; tty=ssh rhost=203.0.113.1", b"auth failure; tty=ssh rhost="])
     assert list(groups) == [b"auth failure; tty=ssh rhost=<IP>"]
 
 
@@ -170,16 +170,16 @@ def test_the_line_cache_never_changes_a_result(monkeypatch):
               b"kernel: [%d.%06d] IN=eth0 SRC=203.0.%d.%d LEN=%d",
               b"slow query (%d ms): id=%d"]
     messages = []
-    for _ in range(3000):
+    for _message in range(3000):
         shape = rng.choice(shapes)
         count = shape.count(b"%") - shape.count(b"%s")
-        numbers = tuple(rng.randint(0, 300) for _ in range(count))
+        numbers = tuple(rng.randint(0, 300) for _number in range(count))
         if b"%s" in shape:
             numbers = (rng.choice([b"root", b"admin", b"1234", b"5678", b"test"]),) + numbers
         messages.append(shape % numbers)
 
     def summary():
-        _, groups = mine(messages)
+        _miner, groups = mine(messages)
         return {text: (group.count, [(slot.shape, dict(slot.values)) for slot in group.slots()])
                 for text, group in groups.items()}
 
@@ -187,7 +187,7 @@ def test_the_line_cache_never_changes_a_result(monkeypatch):
     # every line on the slow path
     monkeypatch.setattr(TemplateMiner, "_masked",
                         lambda self, message: self._mask(message)[:2]
-                        + (tuple(value for _, value in self._mask(message)[2]), None))
+                        + (tuple(value for _position, value in self._mask(message)[2]), None))
     assert summary() == cached
 
 

@@ -193,8 +193,11 @@ def test_rule_tree_and_levels(tmp_path):
         write(directory / "local-x", [rule])
     # run-parts skips names with dots: not read.
     write(tmp_path / "ignore.d.server" / "local.bak", ["^.*$"])
-    files = lambda level: [os.path.relpath(p, str(tmp_path))
-                           for p in rv.validate([str(tmp_path)], level=level).rule_files]
+
+    def files(level):
+        return [os.path.relpath(path, str(tmp_path))
+                for path in rv.validate([str(tmp_path)], level=level).rule_files]
+
     assert files("paranoid") == ["ignore.d.paranoid/local-x"]
     assert files("server") == ["ignore.d.server/local-x", "ignore.d.paranoid/local-x"]
     assert len(files("workstation")) == 3
@@ -233,7 +236,7 @@ def run_module(collections_path, args, check=False):
     completed = subprocess.run(
         [ansible, "localhost", "-m", "logsieve.logcheck.validate_rules", "-a", json.dumps(args)]
         + (["--check"] if check else []),
-        env=env, capture_output=True, text=True, timeout=120)
+        env=env, capture_output=True, text=True, timeout=120, check=False)
     output = json.loads(completed.stdout)
     return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
@@ -281,7 +284,7 @@ def test_documentation_renders(collections_path, plugin, kind, words):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1")
     ansible_doc = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
     completed = subprocess.run([ansible_doc, "-t", kind, plugin], env=env,
-                               capture_output=True, text=True, timeout=120)
+                               capture_output=True, text=True, timeout=120, check=False)
     assert completed.returncode == 0, completed.stderr
     assert "ERROR" not in completed.stderr
     for word in words:

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Count the numbered test messages of one run in a per-host file.
 
 Usage: count_noloss.py FILE MARKER SENT

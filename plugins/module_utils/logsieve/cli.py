@@ -2,36 +2,47 @@
 
     logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
              [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
+    logsieve watch ...       (follow the logs, run ACTION_COMMAND at once; see watch.py)
     logsieve test ...        (logcheck-test; see `logsieve test -h`)
+    logsieve suggest ...     (rules for what the report still shows; `logsieve suggest -h`)
+    logsieve coverage ...    (which rules match, which never do; `logsieve coverage -h`)
 """
 
 import argparse
-import io
 import os
 import shutil
 import socket
 import sys
+import tempfile
 import time
 
 from . import __version__
 from .config import DEFAULT_CONF, JOURNAL, REPORT_FORMATS, Settings, read_conf, read_log_list
-from .delivery import DeliveryError, deliver
+from .delivery import DeliveryError
+from .digest import mail_report
 from .engine import Classifier, timeout_notice
 from .lock import RunLock
+from . import logsentry
+from .multilog import MultilogSource, is_multilog_dir
+from . import watch
 from .pipeline import classify_blocks, read_groups
 from .jsonreport import write_json_report
-from .report import SortedLines, read_optional, write_section
+from .report import Part, SortedLines, read_optional, section_header, write_section
 from .summary import GroupedSection, fold_block, group_section, write_groups, write_overview
 from .rules import RuleTree
 from .cursor import remove_stale_temporaries
 from .errors import LogsieveError
+from .subcommand import exit_status
 from .sources import JOURNAL_FIRST_RUN, FileSource, JournalSource, journal_duplicated_by
 
 USAGE = """\
 usage: logsieve [-c CFG] [-d] [-h] [-H HOST] [-l LOG] [-L CFG] [-D DIR] [-m MAIL] [-o]
                 [-r DIR] [-s|-p|-w] [-R] [-S DIR] [-t] [-T] [-u] [-v] [--allow-root]
                 [--overview] [--format text|json]
+       logsieve watch [the same options]   (follow the logs, run ACTION_COMMAND)
        logsieve test [-h] ...
+       logsieve suggest [-h] ...
+       logsieve coverage [-h] ...
  -c CFG       = override default configuration file
  -d           = debug mode
  -h           = print this usage information and exit
@@ -95,7 +106,7 @@ class Debug:
 
     def __call__(self, message):
         if self.enabled:
-            print(f"DEBUG: [{time.monotonic() - self.started:8.3f}s] {message}", file=sys.stderr)
+            sys.stderr.write(f"DEBUG: [{time.monotonic() - self.started:8.3f}s] {message}\n")
 
 
 def settings_from(options):
@@ -120,6 +131,16 @@ def settings_from(options):
     return Settings.from_variables(variables)
 
 
+def checker_settings(**flags):
+    """(settings, options) as a checker run with these flags would have them
+    (logcheck.conf, then the flags); for the subcommands that read the same
+    configuration, rules and logs."""
+    options = parse_arguments([])
+    for name, value in flags.items():
+        setattr(options, name, value)
+    return settings_from(options), options
+
+
 def hostname(settings, options):
     if options.hostname:
         return options.hostname
@@ -128,35 +149,53 @@ def hostname(settings, options):
     return socket.gethostname().split(".")[0]
 
 
-def collect_sources(settings, options, debug=lambda message: None):
-    """The sources to read, grouped by base name in logcheck's order, and the
-    errors to report for listed files that do not exist."""
+def log_entries(settings, options):
+    """The logs to read: -l, or logcheck.logfiles and logcheck.logfiles.d, or
+    LOGFILE_FALLBACK when there is no list."""
     if options.logfile:
-        if not (os.path.isfile(options.logfile) and os.access(options.logfile, os.R_OK)):
-            raise RunError(f"{options.logfile} does not exist or could not be read")
-        entries = [options.logfile]
-    else:
-        list_dir = settings.logfiles_list_d
-        listed = os.path.exists(settings.logfiles_list) or (
-            os.path.isdir(list_dir) and any(name.endswith(".logfiles") for name in os.listdir(list_dir)))
-        if listed:
-            entries = read_log_list(settings.logfiles_list, list_dir).entries
-        else:
-            fallback = settings.logfile_fallback
-            if not (os.path.isfile(fallback) and os.access(fallback, os.R_OK)):
-                raise RunError(f"Gave up: No logfile settings and unable to read fallback file {fallback}")
-            entries = [fallback]
+        return [options.logfile]
+    list_dir = settings.logfiles_list_d
+    listed = os.path.exists(settings.logfiles_list) or (
+        os.path.isdir(list_dir) and any(name.endswith(".logfiles") for name in os.listdir(list_dir)))
+    if listed:
+        return read_log_list(settings.logfiles_list, list_dir).entries
+    fallback = settings.logfile_fallback
+    if not (os.path.isfile(fallback) and os.access(fallback, os.R_OK)):
+        raise RunError(f"Gave up: No logfile settings and unable to read fallback file {fallback}")
+    return [fallback]
+
+
+def source_for(entry, settings, statedir, pin_new=False):
+    """The source of one log list entry: the journal, a multilog directory or
+    a log file (which need not exist yet), with its cursors in `statedir`."""
+    if entry == JOURNAL:
+        return JournalSource(statedir)
+    if is_multilog_dir(entry):
+        return MultilogSource(entry, statedir,
+                              form=settings.multilog_stamp)
+    return FileSource(entry, statedir, pin_new=pin_new)
+
+
+def collect_sources(settings, options, debug=lambda message: None, listed_order=False):
+    """The sources to read, grouped by base name in logcheck's order (with
+    `listed_order`, LogSentry's: as listed), and the errors to report for
+    listed files that do not exist."""
+    if options.logfile and not ((os.path.isfile(options.logfile)
+                                 or is_multilog_dir(options.logfile))
+                                and os.access(options.logfile, os.R_OK)):
+        raise RunError(f"{options.logfile} does not exist or could not be read")
+    entries = log_entries(settings, options)
     sources = []
     errors = []
     duplicate = journal_duplicated_by(entries, settings.read_journal) \
         if JOURNAL in entries else None
     for entry in entries:
-        if os.path.isfile(entry):
-            sources.append(FileSource(entry, settings.state_dir, pin_new=not options.test))
-        elif entry == JOURNAL and duplicate:
+        if entry == JOURNAL and duplicate:
             debug(f"journal not read: its messages are in {duplicate} (see READ_JOURNAL)")
-        elif entry == JOURNAL and shutil.which("journalctl"):
-            sources.append(JournalSource(settings.state_dir))
+        elif (entry == JOURNAL and shutil.which("journalctl")) or os.path.isfile(entry) \
+                or is_multilog_dir(entry):
+            sources.append(source_for(entry, settings, settings.state_dir,
+                                      pin_new=not options.test))
         else:
             errors.append(f"E: File could not be read: {entry}")
     # logcheck appends each log to a file named after its base name and sorts
@@ -164,7 +203,7 @@ def collect_sources(settings, options, debug=lambda message: None):
     groups = {}
     for source in sources:
         groups.setdefault(source.name.encode("utf-8", "surrogateescape"), []).append(source)
-    return [groups[name] for name in sorted(groups)], errors
+    return [groups[name] for name in (groups if listed_order else sorted(groups))], errors
 
 
 def report_section(result, settings):
@@ -190,30 +229,63 @@ def report_sections(result, settings):
     return sections
 
 
-def write_report(result, settings, notices, errors, out):
-    """Write the report in logcheck's layout (or as JSON Lines) to `out`, a binary stream."""
+class _Counting:
+    """A stream that counts the lines written through it."""
+
+    def __init__(self, out):
+        self.out = out
+        self.lines = 0
+
+    def write(self, data):
+        self.lines += data.count(b"\n")
+        return self.out.write(data)
+
+
+def write_report(result, settings, notices, errors, out, layout=None):
+    """Write the report in logcheck's layout (or as JSON Lines) to `out`, a
+    binary stream.  With `layout` (a list; `out` must then be a file), append
+    a report.Part for each part written: where a too large report's digest
+    finds them."""
     summary = settings.syslog_summary
     sections = report_sections(result, settings)
     if settings.report_format == "json":
         write_json_report(out, sections, summary, notices, errors)
         return
-    for notice in notices:
-        out.write(notice.encode("utf-8"))
+    kinds = ["attack"] * len(result.attack) + ["security"] * len(result.violations) + ["events"]
+
+    def text(data):
+        if data:
+            start = out.tell() if layout is not None else 0
+            out.write(data)
+            if layout is not None:
+                layout.append(Part("text", "", 0, start, out.tell()))
+
+    def section(kind, title, write):
+        start = out.tell() + len(section_header(title)) if layout is not None else 0
+        counting = _Counting(out)
+        if write(counting) and layout is not None:
+            # the lines under the title: all but the title, underline and blank line
+            layout.append(Part(kind, title, counting.lines - 3, start, out.tell() - 1))
+
+    text(b"".join(notice.encode("utf-8") for notice in notices))
     if settings.intro:
-        out.write(read_optional(os.path.join(settings.rule_dir, "header.txt")))
+        text(read_optional(os.path.join(settings.rule_dir, "header.txt")))
     if errors:
-        out.write(("\n" + "\n".join(errors) + "\n\n").encode("utf-8", "surrogateescape"))
+        text(("\n" + "\n".join(errors) + "\n\n").encode("utf-8", "surrogateescape"))
     if summary:
         grouped = [(title, group_section(lines)) for title, lines in sections]
         if summary >= 2:
+            start = out.tell() if layout is not None else 0
             write_overview(out, grouped)
-        for title, groups in grouped:
-            write_groups(out, title, groups)
+            if layout is not None and out.tell() > start:
+                layout.append(Part("text", "", 0, start, out.tell()))
+        for kind, (title, groups) in zip(kinds, grouped):
+            section(kind, title, lambda stream: write_groups(stream, title, groups))
     else:
-        for title, lines in sections:
-            write_section(out, title, lines)
+        for kind, (title, lines) in zip(kinds, sections):
+            section(kind, title, lambda stream: write_section(stream, title, lines))
     if settings.intro:
-        out.write(read_optional(os.path.join(settings.rule_dir, "footer.txt")))
+        text(read_optional(os.path.join(settings.rule_dir, "footer.txt")))
 
 
 def subject_line(section, host, settings, reboot):
@@ -226,39 +298,66 @@ def subject_line(section, host, settings, reboot):
     return subject
 
 
-def run(options, debug):
-    # Everything this run creates (cursors, sort's spill files, the lock) is
-    # for the logcheck user alone.
+def checked_settings(options):
+    """The settings, once the process is fit to run: owner-only files (cursors,
+    sort's spill files, the lock are for the logcheck user alone), not root."""
     os.umask(0o077)
     settings = settings_from(options)
     if os.geteuid() == 0 and not options.allow_root:
         raise RunError("logsieve should not be run as root: its state and reports belong to the "
                        "logcheck user. Use: runuser -u logcheck -- logsieve ... "
                        "(or --allow-root)")
+    return settings
+
+
+def run_watch(options, debug):
+    """`logsieve watch`: the same logs and classification, an action at once
+    instead of a report (see watch.py).  Its own lock and cursors."""
+    settings = checked_settings(options)
+    command = watch.action_command(settings)
+    with RunLock(settings.lock_dir, name="logsieve-watch.lock"):
+        classifier = load_classifier(settings, debug)
+        statedir, _ = watch.state_directory(settings.state_dir)
+        entries = log_entries(settings, options)
+        duplicate = journal_duplicated_by(entries, settings.read_journal) \
+            if JOURNAL in entries else None
+        sources = [source_for(entry, settings, statedir) for entry in entries
+                   if entry != JOURNAL or not (duplicate or shutil.which("journalctl") is None)]
+        watcher = watch.Watcher(classifier, sources, command, settings)
+        watcher.prime()
+        watcher.log(f"following {len(sources)} log(s); action: {' '.join(command)}")
+        return watcher.run()
+
+
+def run(options, debug):
+    settings = checked_settings(options)
     with RunLock(settings.lock_dir):
         remove_stale_temporaries(settings.state_dir)
-        debug(f"loading rules from {settings.rule_dir} (level {settings.report_level})")
-        tree = RuleTree(settings.rule_dir, settings.report_level)
-        classifier = Classifier(tree, settings.support_cracking_ignore)
+        classifier = load_classifier(settings, debug)
         debug(f"compiled {len(classifier.quiet)} rules")
-        groups, errors = collect_sources(settings, options, debug)
-        unique, tmpdir = settings.sort_unique, settings.tmp
+        as_read = isinstance(classifier, logsentry.LogSentryClassifier)
+        groups, errors = collect_sources(settings, options, debug, listed_order=as_read)
+        unique, tmpdir = settings.sort_unique, settings.temporary_directory()
         result = None
         try:
-            if settings.syslog_summary:
+            if settings.syslog_summary and not as_read:
                 # Grouped: the workers fold their blocks' lines, none are kept.
                 result = classify_blocks(classifier, read_groups(groups), GroupedSection,
                                          fold_events=fold_block)
-            else:
+            else:  # LogSentry's report is never grouped: its lines as read
                 result = classify_blocks(classifier, read_groups(groups),
-                                         lambda: SortedLines(unique=unique, tmpdir=tmpdir))
+                                         lambda: SortedLines(unique=unique and not as_read,
+                                                             tmpdir=tmpdir, as_read=as_read))
             debug(f"read {result.lines} lines")
             for rule, count in result.timeouts.items():
                 debug(timeout_notice(rule, count))
-            section = report_section(result, settings) if result.lines else None
+            section = None
+            if result.lines:
+                section = logsentry.report_section(result) if as_read \
+                    else report_section(result, settings)
             if result.lines == 0 and errors:
                 raise RunError("\n".join(errors))
-            deliver_report(result, section, settings, options, groups, errors, debug)
+            deliver_report(result, section, settings, options, groups, errors, debug, as_read)
         finally:
             if result is not None:
                 result.close()
@@ -277,27 +376,56 @@ def run(options, debug):
     return 0
 
 
-def deliver_report(result, section, settings, options, groups, errors, debug):
-    """Write the report to standard output or deliver it; raise if that failed."""
+def load_classifier(settings, debug=lambda message: None):
+    """The classifier of RULEDIR: LogSentry's when it holds LogSentry's four
+    files, logcheck's rule tree otherwise."""
+    ruledir = settings.rule_dir
+    if logsentry.is_logsentry_layout(ruledir):
+        debug(f"loading LogSentry's rule files from {ruledir}")
+        return logsentry.LogSentryClassifier(ruledir)
+    debug(f"loading rules from {ruledir} (level {settings.report_level})")
+    tree = RuleTree(ruledir, settings.report_level)
+    return Classifier(tree, settings.support_cracking_ignore)
+
+
+def deliver_report(result, section, settings, options, groups, errors, debug, as_read=False):
+    """Write the report to standard output or deliver it; raise if that failed.
+    as_read: the report is LogSentry's (see logsentry.py)."""
     debug(f"classified: {len(result.events)} events, {len(result.attack)} attack and "
           f"{len(result.violations)} violation sections")
     notices = [JOURNAL_FIRST_RUN for group in groups for source in group
                if isinstance(source, JournalSource) and source.first_run]
+    for group in groups:
+        for source in group:
+            if isinstance(source, JournalSource) and source.absent:
+                debug("journalctl found no journal: no journal to read")
+
+    def write(out, layout=None):
+        if as_read:
+            logsentry.write_report(result, notices + errors, out)
+        else:
+            write_report(result, settings, notices, errors, out, layout)
+
     if section is None:
         debug("nothing to report")
     elif options.stdout:
         try:
-            write_report(result, settings, notices, errors, sys.stdout.buffer)
+            write(sys.stdout.buffer)
             sys.stdout.buffer.flush()
             debug("report written")
         except OSError as error:
             raise DeliveryError(f"could not write the report to standard output: "
                                 f"{error.strerror}") from None
     else:
-        buffer = io.BytesIO()
-        write_report(result, settings, notices, errors, buffer)
-        subject = subject_line(section, hostname(settings, options), settings, options.reboot)
-        deliver(buffer.getvalue(), subject, settings)
+        # The report goes to an unnamed owner-only file, never whole into memory.
+        with tempfile.TemporaryFile(dir=settings.temporary_directory()) as report:
+            layout = []
+            write(report, layout)
+            if as_read:
+                subject = logsentry.subject_line(section, hostname(settings, options))
+            else:
+                subject = subject_line(section, hostname(settings, options), settings, options.reboot)
+            mail_report(report, layout, subject, settings, debug)
         debug(f"delivered: {subject}")
 
 
@@ -306,6 +434,15 @@ def main(argv=None):
     if argv and argv[0] == "test":
         from .testcmd import main as test_main
         return test_main(argv[1:])
+    if argv and argv[0] == "suggest":
+        from .suggest import main as suggest_main
+        return suggest_main(argv[1:], checker_settings, collect_sources)
+    if argv and argv[0] == "coverage":
+        from .coverage import main as coverage_main
+        return coverage_main(argv[1:], checker_settings)
+    command = run
+    if argv and argv[0] == "watch":
+        command, argv = run_watch, argv[1:]
     try:
         options = parse_arguments(argv)
     except SystemExit:
@@ -315,22 +452,12 @@ def main(argv=None):
         sys.stdout.write(USAGE)
         return 0
     if options.version:
-        print(f"logsieve {__version__}")
+        sys.stdout.write(f"logsieve {__version__}\n")
         return 0
-    debug = Debug(options.debug)
-    try:
-        return run(options, debug)
-    except LogsieveError as error:
-        print(f"Error: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        # Anything else the system refused: say what, never a traceback; no
-        # cursor has moved unless the message says the report was delivered.
-        print(f"Error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    # An error is said in words, never a traceback; no cursor has moved
+    # unless the message says the report was delivered.
+    return exit_status(command, options, Debug(options.debug))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

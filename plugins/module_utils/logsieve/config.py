@@ -177,6 +177,39 @@ def _port(value, name):
         raise ConfigError(f"{name} must be a number, not {value!r}") from None
 
 
+def _port_or_none(value, name):
+    """SMTP_PORT: empty means the standard port of the TLS mode."""
+    return _port(value, name) if value.strip() else None
+
+
+def _whole_number(value, name):
+    if not value.strip().isdigit():
+        raise ConfigError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
+
+
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def _size(value, name):
+    """A size: bytes, or a number with K, M or G (powers of 1024)."""
+    value = value.strip().upper()
+    number = value.rstrip("KMG")
+    unit = value[len(number):]
+    if not number.isdigit() or unit not in _SIZE_UNITS:
+        raise ConfigError(f"{name} must be a size such as 5000000, 500K or 5M, not {value!r}")
+    return int(number) * _SIZE_UNITS[unit]
+def _positive(value, name):
+    """A number of seconds or lines greater than 0."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+    if not number > 0:
+        raise ConfigError(f"{name} must be greater than 0, not {value!r}")
+    return number
+
+
 def _attachment(value, name):
     """MAILASATTACH: 0 the report inline, 1 attached, 2 attached gzipped."""
     value = value.strip() or "0"
@@ -186,7 +219,8 @@ def _attachment(value, name):
 
 
 def _setting(variable, default, read=_text, secret=False):
-    return field(repr=not secret,
+    # Called in the body of Settings, a dataclass: pylint sees only this function.
+    return field(repr=not secret,  # pylint: disable=invalid-field-call
                  metadata={"variable": variable, "default": default, "read": read})
 
 
@@ -225,21 +259,40 @@ class Settings:
     delivery: str = _setting("DELIVERY", "sendmail", _one_of("sendmail", "smtp"))
     report_format: str = _setting("REPORT_FORMAT", "text", _one_of(*REPORT_FORMATS))
     smtp_host: str = _setting("SMTP_HOST", "localhost")
-    smtp_port: int = _setting("SMTP_PORT", "25", _port)
+    smtp_port: int = _setting("SMTP_PORT", "", _port_or_none)  # None: 25, or 465 with SMTP_TLS
     smtp_starttls: bool = _setting("SMTP_STARTTLS", "0", _switch)
+    smtp_tls: bool = _setting("SMTP_TLS", "0", _switch)       # implicit TLS ("submissions")
     smtp_user: str = _setting("SMTP_USER", "")
     smtp_password: str = _setting("SMTP_PASSWORD", "", secret=True)
     smtp_password_file: str = _setting("SMTP_PASSWORD_FILE", "")  # instead of SMTP_PASSWORD
     smtp_from: str = _setting("SMTP_FROM", "")
+    # A mail larger than this carries a digest (0: no limit); the full report
+    # is kept under $STATEDIR/reports, pruned by age and by total size.
+    max_report_size: int = _setting("MAX_REPORT_SIZE", "5M", _size)
+    report_keep_days: int = _setting("REPORT_KEEP_DAYS", "30", _whole_number)
+    report_keep_size: int = _setting("REPORT_KEEP_SIZE", "200M", _size)
+
+    def temporary_directory(self):
+        """TMP when it is a directory, else None (the system's default): where
+        reports, messages and sort(1)'s spill files go, as owner-only files."""
+        return self.tmp if self.tmp and os.path.isdir(self.tmp) else None
+    # multilog lines' time stamps: as Debian 12's rsyslog, or Nov 21 07:44:38
+    multilog_stamp: str = _setting("MULTILOG_STAMP", "rfc3339", _one_of("rfc3339", "classic"))
+    # logsieve watch (watch.py)
+    action_command: str = _setting("ACTION_COMMAND", "")        # run without a shell
+    action_window: float = _setting("ACTION_WINDOW", "60", _positive)   # seconds of one burst
+    action_timeout: float = _setting("ACTION_TIMEOUT", "30", _positive)  # seconds an action may run
+    action_max_lines: float = _setting("ACTION_MAX_LINES", "50", _positive)  # lines to one action
+    action_max_running: float = _setting("ACTION_MAX_RUNNING", "4", _positive)  # at once
+    watch_interval: float = _setting("WATCH_INTERVAL", "0.5", _positive)  # seconds between passes
 
     @classmethod
     def from_variables(cls, variables):
         """The typed settings of `variables` (read_conf()'s); ConfigError
         names the first variable whose value cannot be used."""
         return cls(**{setting.name: setting.metadata["read"](
-                          variables.get(setting.metadata["variable"], ""),
-                          setting.metadata["variable"])
-                      for setting in fields(cls)})
+            variables.get(setting.metadata["variable"], ""), setting.metadata["variable"])
+            for setting in fields(cls)})
 
 
 # The variables' defaults: what read_conf() starts from, as logcheck does.

@@ -148,13 +148,17 @@ class Cursor:
             return cls(status.st_ino, offset, fingerprint_of(head))
         return cls(status.st_ino, 0, "", status.st_mtime_ns)
 
-    def save(self, path):
+    def to_bytes(self):
+        """The offset file's text (other sources append their own lines)."""
         text = b"%d\n%d\n" % (self.inode, self.offset)
         if self.fingerprint:
             text += self.fingerprint.encode("ascii") + b"\n"
         elif self.empty_since is not None:
             text += b"empty:%d\n" % self.empty_since
-        write_atomically(path, text)
+        return text
+
+    def save(self, path):
+        write_atomically(path, self.to_bytes())
 
     @property
     def fingerprint_length(self):

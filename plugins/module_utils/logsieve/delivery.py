@@ -1,42 +1,44 @@
-"""Sending the report: a sendmail-compatible command, SMTP, or standard output.
+"""Sending the report: a sendmail-compatible command or SMTP.
 
 A delivery either succeeds or raises DeliveryError; the caller moves cursors
 only after success, so a report that did not go out is sent again next time.
 Success means: the sendmail command exited 0 after reading the whole message,
 or the SMTP server accepted the message for every recipient.
 
+The message is never held whole in memory: mime.py writes it from the
+report's spool file into an unnamed owner-only temporary file, which
+sendmail reads as its standard input and SMTP streams from, a block at a
+time.
+
 Settings (logcheck.conf variables; logcheck itself ignores them):
   DELIVERY=sendmail        SENDMAIL="/usr/sbin/sendmail -t -oi" (the message,
                            headers included, on its standard input)
-  DELIVERY=smtp            SMTP_HOST, SMTP_PORT (25), SMTP_STARTTLS (0/1),
+  DELIVERY=smtp            SMTP_HOST, SMTP_PORT (25, or 465 with SMTP_TLS=1),
+                           SMTP_STARTTLS (0/1), SMTP_TLS (0/1: implicit TLS),
                            SMTP_USER, SMTP_PASSWORD or SMTP_PASSWORD_FILE,
                            SMTP_FROM
   MAILASATTACH=0|1|2       logcheck's: the report inline, attached, or gzipped
 """
 
-import gzip
 import os
 import shlex
 import socket
 import subprocess
 import tempfile
-from .errors import LogsieveError
+
+from .errors import CommandError, LogsieveError
+from .mime import write_message
 
 # email, smtplib and ssl are imported where a report is sent: most runs find
 # nothing to report, and importing them costs more than reading a small log.
 
-# RFC 5322's limit is 998 octets per line; below it, plain text goes as is.
-LONGEST_PLAIN_LINE = 990
+SENDMAIL_TIMEOUT = 300
+# How much of a command's standard error is kept for the error message.
+STDERR_KEPT = 64 << 10
 
 
 class DeliveryError(LogsieveError):
     pass
-
-
-def _header_value(text):
-    """Header text from configuration or host names: no line breaks, so no
-    injected headers or recipients."""
-    return " ".join(str(text).split())
 
 
 def recipients(value):
@@ -51,7 +53,7 @@ def recipients(value):
         raise DeliveryError(f"refusing recipient list with a line break: {value!r}")
     if "<" in value or "," in value:
         import email.utils
-        addresses = [address for _, address in email.utils.getaddresses([value])]
+        addresses = [address for _name, address in email.utils.getaddresses([value])]
     else:
         addresses = value.split()
     if not addresses or not all(addresses):
@@ -63,85 +65,57 @@ def recipients(value):
     return addresses
 
 
-def _plain(report):
-    """Whether the report can go as 7-bit text: ASCII, no NUL, no long line."""
-    return report.isascii() and b"\0" not in report and b"\r" not in report and \
-        all(len(line) <= LONGEST_PLAIN_LINE for line in report.split(b"\n"))
+def sender(settings):
+    """SMTP_FROM; with SMTP a default one (sendmail adds a From of its own,
+    an SMTP server needs one)."""
+    if settings.delivery == "smtp" and not settings.smtp_from:
+        return f"logcheck@{socket.getfqdn()}"
+    return settings.smtp_from
 
 
-def build_message(report, subject, to, sender="", attach=0):
-    """The report as a MIME message that any MTA accepts.
-
-    Headers: the subject and addresses are folded onto one line (no header or
-    recipient can be injected through a host name or a log line) and
-    RFC 2047-encoded when not ASCII.  Body: 7-bit text when it is short-lined
-    ASCII (readable as is), otherwise UTF-8 in quoted-printable, so that
-    long lines and any byte survive 7-bit transports (logcheck needed its
-    MIMEENCODING switch after exim rejected such mails).
-
-    attach: logcheck's MAILASATTACH: 1 sends the report as the attachment
-    logcheck_report, 2 gzip-compressed as logcheck_report.gz, with the
-    text "Report attached".
-    """
-    import email.policy
-    import email.utils
-    from email.message import EmailMessage
-
-    message = EmailMessage(policy=email.policy.SMTP)
-    message["Subject"] = _header_value(subject)
-    message["To"] = ", ".join(recipients(to))
-    if sender:
-        message["From"] = _header_value(sender)
-    message["Date"] = email.utils.formatdate(localtime=True)
-    message["Message-ID"] = email.utils.make_msgid("logsieve")
-    message["Auto-Submitted"] = "auto-generated"
-    if attach in (1, 2):
-        message.set_content("Report attached\n", subtype="plain", charset="us-ascii", cte="7bit")
-        if attach == 1:
-            message.add_attachment(report, maintype="text", subtype="plain",
-                                   filename="logcheck_report", cte="base64")
-        else:
-            message.add_attachment(gzip.compress(report), maintype="application",
-                                   subtype="x-gzip", filename="logcheck_report.gz")
-    elif _plain(report):
-        message.set_content(report.decode("ascii"), subtype="plain", charset="us-ascii",
-                            cte="7bit")
-    else:
-        # Log lines are bytes; invalid UTF-8 is shown escaped rather than dropped.
-        text = report.decode("utf-8", "backslashreplace")
-        message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    return message
+def spool_message(report, subject, settings):
+    """The message carrying `report` (an open binary file), written to an
+    unnamed owner-only temporary file, returned open; `settings`: a
+    config.Settings.  Recipients are checked here, before anything is sent."""
+    tmpdir = settings.temporary_directory()
+    spool = tempfile.TemporaryFile(dir=tmpdir)
+    try:
+        write_message(report, spool, subject, recipients(settings.mail_to), sender(settings),
+                      settings.mail_as_attachment, tmpdir)
+        spool.flush()
+    except BaseException:
+        spool.close()
+        raise
+    return spool
 
 
 def send_with_command(message, command, tmpdir=None):
-    """Give the whole message, headers included, to a sendmail-like command on
-    its standard input.
+    """Give the whole message (an open file), headers included, to a
+    sendmail-like command on its standard input.
 
-    The message is written to an unnamed owner-only temporary file first and
-    the command reads that file: if logsieve dies while sendmail runs,
-    sendmail still reads a complete message (a pipe would end early, and
-    `sendmail -t -oi` would send the truncated report).
+    The command reads the spool file itself: if logsieve dies while sendmail
+    runs, sendmail still reads a complete message (a pipe would end early,
+    and `sendmail -t -oi` would send the truncated report).
     """
     argv = shlex.split(command)
     if not argv:
         raise DeliveryError("SENDMAIL is empty")
+    message.seek(0)
     try:
-        with tempfile.TemporaryFile(dir=tmpdir if tmpdir and os.path.isdir(tmpdir) else None) \
-                as spool:
-            # sendmail reads a local message: Unix line ends, as a mail file has
-            spool.write(message.as_bytes(policy=message.policy.clone(linesep="\n")))
-            spool.flush()
-            spool.seek(0)
-            completed = subprocess.run(argv, stdin=spool, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, check=False, timeout=300)
+        with tempfile.TemporaryFile(dir=tmpdir) as errors:
+            try:
+                completed = subprocess.run(argv, stdin=message, stdout=subprocess.DEVNULL,
+                                           stderr=errors, check=False,
+                                           timeout=SENDMAIL_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                raise DeliveryError(f"{command} did not finish within {SENDMAIL_TIMEOUT} "
+                                    f"seconds") from None
+            errors.seek(0)
+            detail = errors.read(STDERR_KEPT)
     except OSError as error:
         raise DeliveryError(f"could not run {argv[0]}: {error.strerror}") from None
-    except subprocess.TimeoutExpired:
-        raise DeliveryError(f"{argv[0]} did not finish within 300 seconds") from None
     if completed.returncode != 0:
-        detail = completed.stderr.decode("utf-8", "replace").strip()
-        raise DeliveryError(f"{argv[0]} exited with status {completed.returncode}"
-                            + (f": {detail}" if detail else ""))
+        raise CommandError(argv, completed.returncode, detail)
 
 
 def smtp_password(settings):
@@ -160,44 +134,102 @@ def smtp_password(settings):
         raise DeliveryError(f"cannot read SMTP_PASSWORD_FILE {path}: {error.strerror}") from None
 
 
-def send_with_smtp(message, host, port, starttls=False, user="", password="", sender=""):
-    """Hand the message to an SMTP server; success means it accepted every recipient.
+def _lines_for_smtp(message):
+    """The spooled message (Unix line ends) as SMTP's DATA wants it: CRLF line
+    ends, a leading dot doubled, ending in CRLF; in blocks."""
+    pending = b""
+    for block in iter(lambda: message.read(1 << 20), b""):
+        data = pending + block
+        end = data.rfind(b"\n") + 1
+        pending = data[end:]
+        if end:
+            lines = data[:end - 1].split(b"\n")
+            yield b"".join((b"." + line if line.startswith(b".") else line) + b"\r\n"
+                           for line in lines)
+    if pending:
+        yield (b"." if pending.startswith(b".") else b"") + pending + b"\r\n"
 
-    A login is refused without STARTTLS: the password would cross the network
-    in clear."""
+
+def send_with_smtp(message, host, port, starttls=False, user="", password="", sender="",
+                   recipient_list=(), implicit_tls=False):
+    """Hand the spooled message (an open file) to an SMTP server, streaming it;
+    success means the server accepted it for every recipient.
+
+    implicit_tls: TLS from the first byte (port 465, "submissions"); starttls:
+    STARTTLS before anything else.  Both verify the server's certificate and
+    name.  A login is refused without either: the password would cross the
+    network in clear."""
     import smtplib
     import ssl
 
-    if user and not starttls:
-        raise DeliveryError("SMTP_USER is set but SMTP_STARTTLS is not: refusing to send "
-                            "the password in clear")
+    if user and not (starttls or implicit_tls):
+        raise DeliveryError("SMTP_USER is set but neither SMTP_STARTTLS nor SMTP_TLS is: "
+                            "refusing to send the password in clear")
+    where = f"SMTP delivery to {host}:{port} failed"
+    message.seek(0, os.SEEK_END)
+    size = message.tell()
+    message.seek(0)
     try:
-        with smtplib.SMTP(host, port, timeout=60) as client:
+        if implicit_tls:
+            client = smtplib.SMTP_SSL(host, port, timeout=60,
+                                      context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(host, port, timeout=60)
+        with client:
             client.ehlo()
             if starttls:
                 client.starttls(context=ssl.create_default_context())
                 client.ehlo()
             if user:
                 client.login(user, password)
-            refused = client.send_message(message, from_addr=sender or None)
+            options = [f"SIZE={size}"] if client.has_extn("size") else []
+            code, reply = client.mail(sender, options)
+            if code != 250:
+                raise DeliveryError(f"{where}: MAIL FROM refused: {code} {_text(reply)}")
+            refused = []
+            for address in recipient_list:
+                code, reply = client.rcpt(address)
+                if code not in (250, 251):
+                    refused.append(f"{address} ({code} {_text(reply)})")
+            if refused:
+                client.rset()
+                raise DeliveryError(f"SMTP server {host}:{port} refused recipients: "
+                                    + ", ".join(refused))
+            code, reply = client.docmd("DATA")
+            if code != 354:
+                raise DeliveryError(f"{where}: DATA refused: {code} {_text(reply)}")
+            for chunk in _lines_for_smtp(message):
+                client.send(chunk)
+            client.send(b".\r\n")
+            code, reply = client.getreply()
+            if code != 250:
+                raise DeliveryError(f"{where}: the server refused the message "
+                                    f"({size} bytes): {code} {_text(reply)}")
     except (OSError, smtplib.SMTPException) as error:
-        raise DeliveryError(f"SMTP delivery to {host}:{port} failed: {error}") from None
-    if refused:
-        raise DeliveryError(f"SMTP server refused recipients: {', '.join(refused)}")
+        raise DeliveryError(f"{where}: {error}") from None
 
 
-def deliver(report, subject, settings):
-    """Deliver `report` (bytes) as configured in `settings` (config.Settings:
-    DELIVERY is sendmail or smtp).  With -o the command line writes the report
+def _text(reply):
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def smtp_port(settings):
+    """SMTP_PORT, or the standard port: 465 with implicit TLS, else 25."""
+    if settings.smtp_port is not None:
+        return settings.smtp_port
+    return 465 if settings.smtp_tls else 25
+
+
+def deliver(message, settings):
+    """Deliver the spooled message (see spool_message) as configured in
+    `settings` (config.Settings).  With -o the command line writes the report
     itself."""
-    sender = settings.smtp_from
-    if settings.delivery == "smtp" and not sender:
-        # sendmail adds a From of its own; an SMTP server needs one.
-        sender = f"logcheck@{socket.getfqdn()}"
-    message = build_message(report, subject, settings.mail_to, sender,
-                            settings.mail_as_attachment)
     if settings.delivery == "sendmail":
-        send_with_command(message, settings.sendmail, settings.tmp)
-    else:
-        send_with_smtp(message, settings.smtp_host, settings.smtp_port, settings.smtp_starttls,
-                       settings.smtp_user, smtp_password(settings), sender)
+        send_with_command(message, settings.sendmail, settings.temporary_directory())
+        return
+    if settings.smtp_tls and settings.smtp_starttls:
+        raise DeliveryError("SMTP_TLS and SMTP_STARTTLS are both set: choose one "
+                            "(SMTP_TLS=1 for port 465, SMTP_STARTTLS=1 for 25 or 587)")
+    send_with_smtp(message, settings.smtp_host, smtp_port(settings), settings.smtp_starttls,
+                   settings.smtp_user, smtp_password(settings), sender(settings),
+                   recipients(settings.mail_to), implicit_tls=settings.smtp_tls)

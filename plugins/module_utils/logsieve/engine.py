@@ -26,7 +26,15 @@ from itertools import accumulate, compress
 from operator import not_
 from typing import NamedTuple, Optional
 
-from re2 import _re2
+try:
+    from re2 import _re2
+    RE2_IMPORT_ERROR = None
+except ImportError as error:
+    # Importable without google-re2 (Ansible imports module_utils to inspect
+    # them); the first compile raises this error, and the module reports it
+    # before (rule_validation.ENGINE_IMPORT_ERROR).
+    _re2 = None
+    RE2_IMPORT_ERROR = error
 
 from . import charclass, ere
 from .lines import WHITESPACE, has_trailing_whitespace, sort_order
@@ -50,6 +58,8 @@ RE2_MAX_MEM = 96 << 20
 
 
 def _re2_options():
+    if RE2_IMPORT_ERROR is not None:
+        raise RE2_IMPORT_ERROR
     options = _re2.RE2.Options()
     # Bytes, as grep in the C locale; in a UTF-8 locale lines of ASCII, and
     # the transcription of the others (charclass.Transcription).
@@ -256,7 +266,7 @@ class CompiledRules:
                 return BlockMatch._make(self._block_matcher.classify(text, attention))
             # Lines beyond ASCII come back undecided (hits None): match them here.
             result = BlockMatch._make(self._block_matcher.classify(text, attention, True))
-            if any(hits is None for _, hits, _ in result.noticed):
+            if any(entry[1] is None for entry in result.noticed):
                 result = self._decide(result, attention)
             return result
         # google-re2, one call per line; map() and compress() keep the loop in C.
@@ -490,17 +500,17 @@ class Classifier:
         self._raise_count = len(raise_rules)
         # Which ignore rule matched never matters, so ignore rules with the same
         # syslog prefix share one pattern: a much smaller, faster RE2 program.
-        ignore_rules = [rule for _, rules in sorted((tree.ignore or {}).items()) for rule in rules]
+        ignore_rules = [rule for _name, rules in sorted((tree.ignore or {}).items()) for rule in rules]
         if locale_name is _PROCESS_LOCALE:
             locale_name = charclass.utf8_locale()
         shared = share_prefixes(ignore_rules, locale_name)
         shared_rules = [Rule(pattern, members[0].path, members[0].line)
-                        for pattern, members, _ in shared]
+                        for pattern, members, _translation in shared]
         self._tags = raise_tags + [("ignore", "")] * len(shared)
         try:
             self.quiet = CompiledRules(raise_rules + shared_rules,
                                        [None] * len(raise_rules)
-                                       + [translation for _, _, translation in shared],
+                                       + [translation for _pattern, _members, translation in shared],
                                        locale_name)
         except RuleError:
             CompiledRules(raise_rules + ignore_rules, None, locale_name)  # names the rule itself

@@ -392,7 +392,7 @@ class _Parser:
                     self.pos += 1  # the ']'
                     break
                 self.pos += 1
-                end, _ = self._bracket_element(True)
+                end = self._bracket_element(True)[0]
                 colon_state |= 8  # dfa.c: a range is not the [:space:] mistake
                 # glibc's build_range_exp: classes first, then collating names.
                 if end[0] in ("class", "equiv"):
@@ -406,8 +406,8 @@ class _Parser:
                 if low > high:
                     raise EreSyntaxError(ERANGE)
                 # (A range from a [.a.] is one dfa.c hands to glibc.)
-                items.append(("range", low, high) + (("coll",) if "coll" in (start[0], end[0])
-                                                      else ()))
+                items.append(("range", low, high)
+                             + (("coll",) if "coll" in (start[0], end[0]) else ()))
             else:
                 items.append(self._element(start))
             if self.pos >= len(text):
@@ -535,7 +535,7 @@ def _check_glibc(pattern, utf8):
             frames.append((count, frozenset(completed), set()))
             leading, skipped = True, False
         elif char == "|":
-            _, initial, accumulated = frames[-1]
+            initial, accumulated = frames[-1][1:]
             accumulated |= completed
             completed = set(initial)
             leading, skipped = True, False

@@ -19,10 +19,11 @@ import itertools
 import os
 import subprocess
 import tempfile
+from typing import NamedTuple
 
 from .engine import RunMerger, block_matcher_enabled, sort_lines
 from .lines import has_trailing_whitespace, sort_order, stripped_blocks, whole_line_blocks
-from .errors import LogsieveError
+from .errors import CommandError, LogsieveError
 
 SORT_BUFFER = "16M"  # sort(1) spills to temporary files beyond this
 BLOCK_SIZE = 1 << 20
@@ -62,23 +63,29 @@ class SortedLines:
     beyond MAX_RUNS runs, or for `sort -u`), sort(1) takes over at the first
     line out of order: it is given the file so far, then the rest as it
     comes.  An empty instance costs nothing.
+
+    With `as_read` the lines stay in input order and as read (LogSentry's
+    report, which neither sorts nor strips).
     """
 
-    def __init__(self, unique=False, tmpdir=None):
+    def __init__(self, unique=False, tmpdir=None, as_read=False):
         self.command = ["sort", "-S", SORT_BUFFER]
-        self.tmpdir = tmpdir if tmpdir and os.path.isdir(tmpdir) else None
+        self.tmpdir = tmpdir  # config.temporary_directory(), or None
         if self.tmpdir:
             self.command += ["-T", self.tmpdir]
         self.command += ["-u"] if unique else ["-k", "1,3", "-s"]
         self.unique = unique
+        self.as_read = as_read
         self.count = 0
         self.needs_strip = False  # whether some line ends in white space
         self._file = None  # the lines while they are in order, or in runs
         self._last_key = None
         self._size = 0  # bytes written to the file
         self._runs = [[0, 0]]  # (offset, length) of the file's sorted runs
-        self._merge = not unique and RunMerger is not None and block_matcher_enabled()
+        self._merge = (not unique and not as_read and RunMerger is not None
+                       and block_matcher_enabled())
         self._process = None  # sort(1), once they are not
+        self._errors = None   # sort(1)'s standard error, for the error message
 
     def __len__(self):
         return self.count
@@ -93,8 +100,6 @@ class SortedLines:
         newlines; `strip`: whether some of them end in white space; `order`:
         their lines.sort_order()."""
         first_key, last_key, in_order = order
-        self.count += count
-        self.needs_strip = self.needs_strip or strip
         if self._process is None and self._merge:
             if not in_order:
                 text, first_key, last_key = sort_lines(text)
@@ -106,15 +111,23 @@ class SortedLines:
             self._last_key = last_key
             if self._process is None:
                 self._write_run(text)
+                self.count += count
+                self.needs_strip = self.needs_strip or strip
                 return
         elif self._process is None:
-            if self.unique or not in_order or (self._last_key is not None
-                                               and first_key < self._last_key):
+            if not self.as_read and (self.unique or not in_order
+                                     or (self._last_key is not None
+                                         and first_key < self._last_key)):
                 self._start_sort()
             self._last_key = last_key
         target = self._process.stdin if self._process is not None else self._open_file()
-        target.write(text)
-        target.write(b"\n")
+        try:
+            target.write(text)
+            target.write(b"\n")
+        except BrokenPipeError:
+            raise self._sort_failed() from None
+        self.count += count
+        self.needs_strip = not self.as_read and (self.needs_strip or strip)
 
     def _open_file(self):
         if self._file is None:
@@ -132,15 +145,23 @@ class SortedLines:
 
     def _start_sort(self):
         environment = dict(os.environ, LC_ALL="C")
-        self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, env=environment)
+        self._errors = tempfile.TemporaryFile(dir=self.tmpdir)
+        try:
+            self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, stderr=self._errors,
+                                             env=environment)
+        except OSError as error:
+            raise ReportError(f"could not run {self.command[0]}: {error.strerror}") from None
         _widen_pipe(self._process.stdin)
         if self._file is not None:
             self._file.flush()
             size = self._file.tell()
             self._file.seek(0)
-            self._process.stdin.flush()
-            _copy_file(self._file, self._process.stdin, size)
+            try:
+                self._process.stdin.flush()
+                _copy_file(self._file, self._process.stdin, size)
+            except BrokenPipeError:
+                raise self._sort_failed() from None
             self._file.close()
             self._file = None
 
@@ -158,15 +179,24 @@ class SortedLines:
             self._file.seek(0)
             source = self._file
         elif self._process is not None:
-            self._process.stdin.close()
+            try:
+                self._process.stdin.close()
+            except BrokenPipeError:
+                raise self._sort_failed() from None
             source = self._process.stdout
         else:
             return
         yield from whole_line_blocks(iter(functools.partial(source.read, BLOCK_SIZE), b""),
                                      newlines=True)
         if self._process is not None and self._process.wait() != 0:
-            raise ReportError(f"sort exited with status {self._process.returncode}")
+            raise self._sort_failed()
         self.close()
+
+    def _sort_failed(self):
+        """The error for a sort(1) that ended or failed before its time."""
+        self._process.wait()
+        self._errors.seek(0)
+        return CommandError(self.command, self._process.returncode, self._errors.read(64 << 10))
 
     def close(self):
         if self._file is not None:
@@ -182,6 +212,9 @@ class SortedLines:
                 pass  # lines still buffered for the sort(1) just killed
             self._process.stdout.close()
             self._process = None
+        if self._errors is not None:
+            self._errors.close()
+            self._errors = None
 
 
 def _copy_file(source, pipe, size):
@@ -207,16 +240,31 @@ def report_blocks(lines):
 
 
 def write_section(out, title, lines):
-    """Write one section (title, lines, blank line) if `lines` has any."""
+    """Write one section (title, lines, blank line) if `lines` has any.
+    Returns the number of lines written under the title (0: none, no title)."""
     blocks = report_blocks(lines)
     first = next(blocks, None)
     if first is None:
-        return False
+        return 0
     out.write(section_header(title))
+    written = 0
     for block in itertools.chain([first], blocks):
         out.write(block)
+        written += block.count(b"\n")
     out.write(b"\n")
-    return True
+    return written
+
+
+class Part(NamedTuple):
+    """Where a part of a report written to a file lies: `kind` is "text"
+    (notices, header, errors, footer: [start, end) is all of it) or the
+    section's kind ("attack", "security", "events"), with its `title`, its
+    number of `lines` and [start, end) the bytes of its lines."""
+    kind: str
+    title: str
+    lines: int
+    start: int
+    end: int
 
 
 def read_optional(path):

@@ -46,7 +46,9 @@ class RuleError(LogsieveError):
         self.line = line
         self.rule = rule
         self.reason = reason
-        super().__init__(f"{path}:{line}: {rule_text(rule)}: {reason}")
+        # A blank rule or a whole file has no rule text to show.
+        shown = rule_text(rule).strip()
+        super().__init__(f"{path}:{line}: {shown}: {reason}" if shown else f"{path}:{line}: {reason}")
 
 
 def rule_text(pattern):
@@ -370,11 +372,11 @@ def share_prefixes(rules, locale_name=None):
         if len(members) == 1:
             combined.append((members[0][2].pattern, [members[0][2]], None))
             continue
-        pattern = prefix + b"(" + b"|".join(rest for rest, _, _ in members) + b")"
+        pattern = prefix + b"(" + b"|".join(rest for rest, _rest_re2, _rule in members) + b")"
         re2 = (translate(prefix, locale_name).re2
-               + b"(?:" + b"|".join(rest for _, rest, _ in members) + b")")
-        combined.append((pattern, [rule for _, _, rule in members],
+               + b"(?:" + b"|".join(rest for _rest, rest, _rule in members) + b")")
+        combined.append((pattern, [rule for _rest, _rest_re2, rule in members],
                          Translation(re2, True, re2, False,
-                                     tuple(rule.pattern for _, _, rule in members), b"",
+                                     tuple(rule.pattern for _rest, _rest_re2, rule in members), b"",
                                      prefix)))
     return combined + alone

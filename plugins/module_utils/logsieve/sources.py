@@ -12,6 +12,7 @@ bytes (a copy: copytruncate, compressed).  Its rest is read from the cursor's
 offset, then any newer rotated copy whole, then the new file.
 """
 
+import dataclasses
 import gzip
 import os
 import subprocess
@@ -19,7 +20,7 @@ import tempfile
 import time
 
 from .cursor import Cursor, CursorError, offset_path, write_atomically
-from .errors import LogsieveError
+from .errors import CommandError, LogsieveError
 
 CHUNK_SIZE = 1 << 20
 
@@ -225,6 +226,13 @@ class FileSource:
                 yield chunk
             self._next_cursor = Cursor.for_file(handle, end)
 
+    def hold_back(self, length):
+        """Leave the last `length` bytes read (a line still being written, at
+        the end of the live file) to be read again next time."""
+        if self._next_cursor is not None and length:
+            self._next_cursor = dataclasses.replace(
+                self._next_cursor, offset=self._next_cursor.offset - length)
+
     def commit(self):
         if self._next_cursor is not None:
             self._next_cursor.save(self.offset_file)
@@ -248,6 +256,7 @@ class JournalSource:
         self.offset_file = os.path.join(statedir, "offset.journal")
         self.journalctl = journalctl
         self.first_run = False
+        self.absent = False  # journalctl found no journal at all
         self._saved_cursor = b""
         self._next_cursor = None
 
@@ -279,11 +288,13 @@ class JournalSource:
         # Stream the output; the last line is the cursor, so hold the last
         # line of every chunk back until the next one arrives.
         held = b""
+        printed = False
         try:
             while True:
                 chunk = process.stdout.read(CHUNK_SIZE)
                 if not chunk:
                     break
+                printed = True
                 data = held + chunk
                 cut = data.rfind(b"\n", 0, len(data) - 1) + 1
                 held = data[cut:]
@@ -293,11 +304,16 @@ class JournalSource:
             process.stdout.close()
             returncode = process.wait()
             errors_file.seek(0)
-            errors = errors_file.read()
+            errors = errors_file.read(64 << 10)
             errors_file.close()
         if returncode != 0:
-            raise SourceError("Could not run journalctl: "
-                              + errors.decode("utf-8", "replace").strip())
+            if not printed and not errors.strip():
+                # `journalctl --quiet` exits 1 without a word when there is
+                # no journal at all (a container, a chroot): nothing to read.
+                self.absent = True
+                self._next_cursor = self._saved_cursor
+                return
+            raise CommandError(command, returncode, errors)
         if held.startswith(self.CURSOR_MARKER):
             self._next_cursor = held[len(self.CURSOR_MARKER):].strip()
         elif held:
@@ -347,4 +363,3 @@ def journal_duplicated_by(entries, read_journal="auto", now=None, catch_all=SYSL
             except OSError:
                 pass
     return None
-

@@ -158,7 +158,7 @@ def write_overview(out, grouped):
     if not rows:
         return
     out.write(section_header(OVERVIEW_TITLE))
-    width = max(len(program) for _, program, _ in rows)
+    width = max(len(program) for _count, program, _title in rows)
     for count, program, title in rows:
         out.write(b"%7d  %s  %s\n" % (count, program.ljust(width), title.encode("utf-8")))
     out.write(b"\n")

@@ -19,8 +19,10 @@ _HEADER_PATTERN = (
     rb" (?P<host>[^ ]+)"
     rb"(?: (?P<program>[^ \[:]+(?:\([^ )]*\))?)(?:\[(?P<pid>[0-9]+)\])?:(?= |$))? ?")
 _HEADER = re.compile(_HEADER_PATTERN)
-# Every line of a block: its header's parts (b"" where missing), then its message.
-_LINES = re.compile(rb"^(?:" + _HEADER_PATTERN + rb")?([^\n]*)", re.M)
+# Every line of a block: its header's parts but the pid (b"" where missing),
+# then its message.  (A group less to capture: one object less per line.)
+_LINES = re.compile(rb"^(?:" + _HEADER_PATTERN.replace(rb"(?P<pid>[0-9]+)", rb"[0-9]+")
+                    + rb")?([^\n]*)", re.M)
 
 MONTHS = {name: number for number, name in enumerate(
     (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct",
@@ -39,7 +41,7 @@ def parse(line):
 
 
 def parse_block(text):
-    """(stamp, host, program, pid, message) of every line of a block (lines
+    """(stamp, host, program, message) of every line of a block (lines
     joined by newlines, a final newline or not), b"" for missing fields."""
     if text.endswith(b"\n"):
         text = text[:-1]

@@ -112,9 +112,15 @@ _TOKEN_CACHE_SIZE = 20000  # per process: bounded memory with many unique tokens
 _KNOWN_SIZE = 5000
 _KEY_DROPS = b"0123456789abcdefABCDEF"
 _TRANSLATE = operator.methodcaller("translate", None, _KEY_DROPS)
+_SECOND = operator.itemgetter(1)
+_ONE = (1).__eq__
+_MONTH_PART = operator.itemgetter(slice(0, 3))
 _CANDIDATES = 8  # skeletons per key
 _EXTRACT_AFTER = 3  # lines of a skeleton before it gets an extractor
 _BLANKS = rb"[ \t\r\x0b\x0c]+"  # within one line
+# A <HEX> inside a word with digits, as _HEX_RUN masks it (`@0x7f3a...`, a
+# named client's address): with its 0x, or without.
+_HEX_PIECE = rb"(?:0[xX][0-9a-fA-F]+|[0-9a-fA-F]+)"
 _TYPE_PATTERNS = dict(_TYPES)
 _IPV4 = rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:#][0-9]{1,5})?"
 _IPV4_ONLY = re.compile(_IPV4)
@@ -200,25 +206,36 @@ def _count(counter, value, count=1):
 def _bound(counter):
     """Keep the MAX_VALUES most frequent values; the rest count as OTHERS."""
     others = counter.pop(OTHERS, 0)
-    kept = counter.most_common(MAX_VALUES)
-    others += sum(counter.values()) - sum(count for _, count in kept)
+    # most_common()'s order (stable: ties in counting order), by one sort in
+    # C rather than heapq.nlargest's loop in Python.
+    kept = dict(sorted(counter.items(), key=_SECOND, reverse=True)[:MAX_VALUES])
+    others += sum(counter.values()) - sum(kept.values())
     counter.clear()
-    counter.update(dict(kept))
+    counter.update(kept)
     counter[OTHERS] = others
 
 
 def _portable(counter):
     """A counter as (values seen once, Counter of the others): most values of
     a block are seen once, and a list of them is counted in C on arrival."""
-    multi = Counter({value: count for value, count in counter.items() if count > 1})
-    return [value for value, count in counter.items() if count == 1], multi
+    once = list(map(_ONE, counter.values()))
+    multi = Counter(dict(itertools.compress(counter.items(), map(operator.not_, once))))
+    return list(itertools.compress(counter, once)), multi
+
+
+def _add_counts(target, source):
+    """target.update(source) for a mapping source, in C: the same counts and
+    the same order of new values (Counter.update loops in Python)."""
+    values = list(source)
+    dict.update(target, zip(values, map(operator.add, source.values(),
+                                        map(target.get, values, itertools.repeat(0)))))
 
 
 def _merge_counter(target, source):
     if isinstance(source, tuple):  # _portable()
         singles, source = source
         target.update(singles)
-    target.update(source)
+    _add_counts(target, source)
     if len(target) > SLACK * MAX_VALUES:
         _bound(target)
 
@@ -273,9 +290,9 @@ class Group:
         their bound until the `final` flush: bounding costs a sort)."""
         stamps = self._stamps
         if b"" in stamps:
-            stamps = [stamp for stamp in stamps if stamp]
+            stamps = list(filter(None, stamps))
         if stamps:
-            if len({stamp[:3] for stamp in stamps}) == 1:  # one month (or RFC 3339 only)
+            if len(set(map(_MONTH_PART, stamps))) == 1:  # one month (or RFC 3339 only)
                 earliest, latest = min(stamps), max(stamps)
             else:
                 earliest, latest = min(stamps, key=time_key), max(stamps, key=time_key)
@@ -416,7 +433,7 @@ class TemplateMiner:
                     if match is not None:
                         return candidate[0], candidate[1], match.groups(), None
         skeleton, kinds, values, tokens = self._mask(message)
-        values = tuple(value for _, value in values)
+        values = tuple(value for _position, value in values)
         if candidates is None:
             if len(self._known) >= _KNOWN_SIZE:
                 self._known.clear()
@@ -452,7 +469,7 @@ class TemplateMiner:
             new_skeleton, new_kinds = target
             values = _values_for(tokens, kinds, new_kinds, values, new_skeleton)
             skeleton, kinds = new_skeleton, new_kinds
-        return skeleton, kinds, tuple(value for _, value in sorted(values))
+        return skeleton, kinds, tuple(value for _position, value in sorted(values))
 
     def _learned(self, skeleton, kinds):
         """Fold a new skeleton into a template learned before, if it differs
@@ -508,11 +525,17 @@ class TemplateMiner:
         and counted in bulk: the per-line work is done in C (parsing, keys,
         the sort into buckets, the counting)."""
         rows = syslogline.parse_block(text)
-        stamps, hosts, programs, _, messages = zip(*rows)
-        keys = list(map(_TRANSLATE, messages))
+        stamps, hosts, programs, messages = zip(*rows)
+        # _TRANSLATE of every message, in one call (no message holds a newline)
+        keys = b"\n".join(messages).translate(None, _KEY_DROPS).split(b"\n")
         buckets = list(map(b"\n".join, zip(programs, keys)))  # no line holds a newline
-        order = sorted(range(len(rows)), key=buckets.__getitem__)
-        for _, members in itertools.groupby(order, key=buckets.__getitem__):
+        # Buckets in the order of their text, lines in a bucket in block
+        # order: a sort on each distinct bucket's rank (an integer compares
+        # faster than a long message).
+        rank = {bucket: number for number, bucket in enumerate(sorted(set(buckets)))}
+        ranks = list(map(rank.__getitem__, buckets))
+        order = sorted(range(len(rows)), key=ranks.__getitem__)
+        for _, members in itertools.groupby(order, key=ranks.__getitem__):
             members = list(members)
             first = members[0]
             program = programs[first] or None
@@ -594,8 +617,7 @@ class TemplateMiner:
                         self._move(key, group, *target)
                     continue
             if existing is None:
-                    existing = self._groups[key] = Group(group.program, group.skeleton,
-                                                         group.kinds)
+                existing = self._groups[key] = Group(group.program, group.skeleton, group.kinds)
             existing.absorb(group)
         self._lines += lines
 
@@ -624,7 +646,7 @@ class TemplateMiner:
                     family = families.setdefault((program, len(skeleton), tuple(probe), position), {})
                     family.setdefault(shape, []).append((program, skeleton))
             merges = []
-            for (program, _, probe, position), members in families.items():
+            for (program, _kinds, probe, position), members in families.items():
                 named = NAMING_WORDS.get(probe[position - 1].lower()) if position and \
                     probe[position - 1] is not None else None
                 if len(members) >= (MIN_VALUES_NAMED if named else MIN_VALUES):
@@ -666,7 +688,7 @@ class TemplateMiner:
             else:
                 values.append((token, group.count))
         kind = named or ("HOST" if all(_HOST.fullmatch(_strip(value, prefix, suffix))
-                                       for value, _ in values if value != OTHERS) else "*")
+                                       for value, _count in values if value != OTHERS) else "*")
         shape = prefix + placeholder(kind) + suffix
         self._wild[(len(probe), probe)] = (shape, kind)
         for key in keys:
@@ -756,7 +778,7 @@ class TemplateMiner:
     def template_of(self, message):
         """The Template a message falls in, with what the miner learned (after
         groups(); a message it never saw gets a template of its own)."""
-        skeleton, kinds, _ = self.skeleton_of(message)
+        skeleton, kinds, _values = self.skeleton_of(message)
         template = self._templates.get(skeleton)
         return template if template is not None else _template(skeleton, [])
 
@@ -793,7 +815,7 @@ def _extractor(tokens, skeleton, kinds):
             parts.append(re.escape(token))
         elif kind == "MIXED":
             pieces = re.split(rb"(<NUM>|<HEX>)", shape)
-            parts.append(b"(" + b"".join(b"[0-9]+" if piece == b"<NUM>" else b"[0-9a-fA-F]+"
+            parts.append(b"(" + b"".join(b"[0-9]+" if piece == b"<NUM>" else _HEX_PIECE
                                          if piece == b"<HEX>" else re.escape(piece)
                                          for piece in pieces) + b")")
         else:

@@ -52,7 +52,7 @@ def load_rules(options):
     if options.rule_file:
         path = options.rule_file
         if os.path.isdir(path):
-            return [rule for _, file in rule_files(path) for rule in read_rule_file(file)]
+            return [rule for _name, file in rule_files(path) for rule in read_rule_file(file)]
         if not os.path.isfile(path):
             raise UsageError(f"'{path}' is neither a regular file nor a directory")
         if not os.access(path, os.R_OK):
@@ -91,16 +91,14 @@ def main(argv):
                     out.write(line + b"\n")
                     printed += 1
     except (UsageError, RuleError) as error:
-        print(f"ERROR: {error}!", file=sys.stderr)
+        sys.stderr.write(f"ERROR: {error}!\n")
         return 2
     except OSError as error:
-        print(f"ERROR: '{error.filename}' {error.strerror}!", file=sys.stderr)
+        sys.stderr.write(f"ERROR: '{error.filename}' {error.strerror}!\n")
         return 2
     for rule, count in compiled.take_timeouts().items():
-        print(f"WARNING: {timeout_notice(rule, count)}", file=sys.stderr)
+        sys.stderr.write(f"WARNING: {timeout_notice(rule, count)}\n")
     if not options.quiet:
-        print(RULER)
-        print(f"parsed file: {options.logfile}")
-        print(describe(options, rules))
+        sys.stdout.write(f"{RULER}\nparsed file: {options.logfile}\n{describe(options, rules)}\n")
     sys.stdout.flush()
     return 0 if printed else 1

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check that logsieve's native block matcher loads, and say why when not.
 
 Run on the host with the checker's virtual environment's Python (the checker
