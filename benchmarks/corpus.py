@@ -15,9 +15,11 @@ import random
 import re
 import sys
 
+from benchmarks import LOGHUB
+
 # loghub's samples of real Linux and OpenSSH server logs (classic syslog
-# lines), read at run time: never copied into the repository.
-LOGHUB = os.environ.get("LOGSIEVE_LOGHUB", "/work/shared/data/loghub")
+# lines), read at run time from benchmarks.LOGHUB: never copied into the
+# repository.
 LOGHUB_FILES = ("Linux_2k.log", "OpenSSH_2k.log")
 _CLASSIC_PREFIX = re.compile(r"^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} \S+ ")
 

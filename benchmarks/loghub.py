@@ -38,8 +38,8 @@ import subprocess
 import sys
 import tempfile
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_DATA = os.environ.get("LOGHUB_DATA", os.path.join(REPO, "..", "..", "shared", "data", "loghub"))
+from benchmarks import LOGHUB, loghub_missing
+DEFAULT_DATA = LOGHUB
 SETS = ("Linux", "OpenSSH")
 GOAL_GA = 0.95
 GOAL_FGA = 0.95
@@ -139,8 +139,7 @@ def main(argv=None):
         audit(options.audit)
         return 0
     if not os.path.isdir(options.data):
-        print(f"loghub data not found in {options.data} (--data or LOGHUB_DATA): skipped")
-        return 1 if options.check else 0
+        return loghub_missing(options.data, options.check)
     failures = []
     print(f"goal: GA >= {GOAL_GA}, FGA >= {GOAL_FGA}, lines in mixed groups <= {GOAL_MIXED:.0%}")
     for name in SETS:

@@ -98,7 +98,8 @@ def make_corpora(work, count, unknown):
             write_lines(os.path.join(directory, "syslog.log"), lines)
             handle.write(os.path.join(directory, "syslog.log") + "\n")
     os.chmod(listing, 0o644)
-    loghub_note = f"loghub {len(loghub)} lines" if loghub else "loghub NOT FOUND"
+    loghub_note = (f"loghub {len(loghub)} lines" if loghub
+                   else f"loghub NOT FOUND in {os.path.abspath(corpus.LOGHUB)}: no real messages")
     return {
         "ordered": (["-l", ordered], "one log, RFC 3339, in time order"),
         "unordered": (["-l", unordered], f"one log, stamps mixed, no order, {loghub_note}"),
@@ -210,8 +211,8 @@ def measure_logsieve(sources, rules, conf, statedir, pure=False, runs=3):
     command = logsieve_command(sources, rules, conf, statedir, pure)
     # Timed alone: sampling memory costs CPU that logsieve's workers need.
     # The best of `runs`: a run of a second is easily disturbed.
-    wall, cpu, _, report, debug = min(timed(command) for _ in range(runs))
-    sampled_wall, sampled_cpu, peak, _, _ = timed(command, sample_memory=True)
+    wall, cpu, _peak, report, debug = min(timed(command) for _run in range(runs))
+    sampled_wall, sampled_cpu, peak, _report, _err = timed(command, sample_memory=True)
     return wall, cpu, peak, report, phases(wall, debug), (sampled_wall, sampled_cpu)
 
 
@@ -272,6 +273,10 @@ def main(argv=None):
               f"native module: {'yes' if block_matcher_in_use() else 'NO'}", flush=True)
 
         failures = []
+        if not corpus.loghub_messages():
+            print(f"*** loghub data not found in {os.path.abspath(corpus.LOGHUB)} (LOGHUB_DATA to "
+                  f"name it): the corpora hold no loghub messages", flush=True)
+            failures.append("loghub data not found: the corpora are not the required ones")
         peaks = []
         sampled = {}  # corpus -> (wall, CPU) of native logsieve, memory sampled
         for name, (sources, description) in corpora.items():
@@ -285,16 +290,16 @@ def main(argv=None):
                   flush=True)
             print(f"  where the time goes: start-up {startup:.2f} s, read and match "
                   f"{matching:.2f} s, sort and write {writing:.2f} s", flush=True)
-            pure_wall, pure_cpu, pure_peak, pure_report, pure_phases, _ = measure_logsieve(
+            pure_wall, pure_cpu, pure_peak, pure_report, pure_phases, _sampled = measure_logsieve(
                 sources, rules, conf, statedir, pure=True, runs=1)
             print(f"logsieve pure path  {pure_wall:7.2f} s  (CPU {pure_cpu:6.2f} s)  "
                   f"peak {pure_peak:6.1f} MiB", flush=True)
             print("  where the time goes: start-up {:.2f} s, read and match {:.2f} s, "
                   "sort and write {:.2f} s".format(*pure_phases), flush=True)
-            utf8_wall, utf8_cpu, _, utf8_report, _ = timed(
+            utf8_wall, utf8_cpu, _peak, utf8_report, _err = timed(
                 logcheck_command("C.UTF-8", sources, rules, conf, statedir))
             print(f"logcheck C.UTF-8    {utf8_wall:7.2f} s  (CPU {utf8_cpu:6.2f} s)", flush=True)
-            c_wall, c_cpu, _, c_report, _ = timed(
+            c_wall, c_cpu, _peak, c_report, _err = timed(
                 logcheck_command("C", sources, rules, conf, statedir))
             print(f"logcheck C          {c_wall:7.2f} s  (CPU {c_cpu:6.2f} s)", flush=True)
             same = report == pure_report == utf8_report == c_report
@@ -313,7 +318,7 @@ def main(argv=None):
             if peak > MEMORY_LIMIT_MB:
                 failures.append(f"{name}: peak memory {peak:.1f} MiB above the limit")
 
-        big_wall, big_cpu, big_peak, _, _ = timed(
+        big_wall, big_cpu, big_peak, _report, _err = timed(
             logsieve_command(big, rules, conf, statedir), sample_memory=True)
         peaks.append(big_peak)
         print(f"\nlogsieve, unordered log 3x as long: {big_wall:.2f} s (CPU {big_cpu:.2f} s), "
@@ -326,13 +331,13 @@ def main(argv=None):
         grouped_command = plain_command + ["-u"]
         if options.grouped_runs > 1:  # interleaved: both meet the same load
             pairs = [(timed(plain_command), timed(grouped_command))
-                     for _ in range(options.grouped_runs)]
-            plain_wall, plain_cpu = min(plain[:2] for plain, _ in pairs)
-            grouped_wall, grouped_cpu, _, grouped_report, _ = min(
-                (grouped for _, grouped in pairs), key=lambda run: run[:2])
+                     for _run in range(options.grouped_runs)]
+            plain_wall, plain_cpu = min(pair[0][:2] for pair in pairs)
+            grouped_wall, grouped_cpu, _peak, grouped_report, _err = min(
+                (pair[1] for pair in pairs), key=lambda run: run[:2])
             grouped_peak = timed(grouped_command, sample_memory=True)[2]
         else:
-            grouped_wall, grouped_cpu, grouped_peak, grouped_report, _ = timed(
+            grouped_wall, grouped_cpu, grouped_peak, grouped_report, _err = timed(
                 grouped_command, sample_memory=True)
             plain_wall, plain_cpu = sampled["ordered"]
         where = "ordered log"

@@ -34,16 +34,10 @@ import subprocess
 import sys
 import tempfile
 
+from benchmarks import LOGHUB, loghub_missing
 from logsieve import mustreport
 from logsieve.ruletext import anchoring_problem
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# ../shared/data/loghub beside the checkout (or beside its worktree's parent),
-# or LOGHUB_DATA.
-LOGHUB = os.environ.get("LOGHUB_DATA") or next(
-    (path for path in (os.path.join(REPO, "..", "shared", "data", "loghub"),
-                       os.path.join(REPO, "..", "..", "shared", "data", "loghub"))
-     if os.path.isdir(path)), os.path.join(REPO, "..", "shared", "data", "loghub"))
 SAMPLES = ("Linux", "OpenSSH")
 TRAIN = 1000
 DEBIAN_RULES = "/etc/logcheck"
@@ -61,8 +55,8 @@ def rfc3339(line, number):
     if match is None:
         return line
     month, day, clock = match.groups()
-    stamp = b"2026-%02d-%02dT%s.%06d+01:00 " % (_MONTHS[month], int(day), clock,
-                                               (number * 7919) % 1000000)
+    micro = (number * 7919) % 1000000
+    stamp = b"2026-%02d-%02dT%s.%06d+01:00 " % (_MONTHS[month], int(day), clock, micro)
     return stamp + line[match.end():]
 
 
@@ -94,7 +88,7 @@ def learn(lines, workdir, tree):
 
 def grep_refuses(rule):
     done = subprocess.run(["grep", "-E", "-e", rule, os.devnull], env=_c_utf8(),
-                          capture_output=True)
+                          capture_output=True, check=False)
     return done.returncode == 2
 
 
@@ -114,7 +108,7 @@ def suppressed(rules, lines, workdir):
     with open(log_path, "wb") as handle:
         handle.write(b"\n".join(line.rstrip() for line in lines) + b"\n")
     done = subprocess.run(["grep", "-E", "-n", "-f", rules_path, log_path], env=_c_utf8(),
-                          capture_output=True)
+                          capture_output=True, check=False)
     if done.returncode == 2:
         raise SystemExit(f"grep failed: {done.stderr.decode(errors='replace')}")
     return {int(line.split(b":", 1)[0]) - 1 for line in done.stdout.splitlines()}
@@ -176,15 +170,14 @@ def missed(result):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--loghub", default=LOGHUB)
     parser.add_argument("--log", action="append", default=[], help="another syslog file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     options = parser.parse_args(argv)
     failures = []
     if not os.path.isdir(options.loghub):
-        print(f"loghub data not found in {options.loghub} (--loghub or LOGHUB_DATA)")
-        return 1
+        return loghub_missing(options.loghub, options.check)
     with tempfile.TemporaryDirectory(prefix="logsieve-tuning-") as workdir:
         tree = rule_tree(workdir)
         print(f"logsieve suggest: learn on {TRAIN} lines, apply with GNU grep (C.UTF-8) "

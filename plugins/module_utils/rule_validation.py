@@ -10,8 +10,6 @@ white space), split into its alternatives by the engine's ERE reader
 
 import os
 
-from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.ere import (
-    top_level_alternatives)
 from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.levels import (
     IGNORE_LEVELS, REPORT_LEVELS)
 from ansible_collections.logsieve.logcheck.plugins.module_utils.logsieve.lines import (

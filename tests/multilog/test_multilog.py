@@ -18,6 +18,7 @@ def environment():
     return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True,
                               keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
 
+
 START = datetime.datetime(2026, 11, 21, 8, 40, 0, 250000, tzinfo=datetime.timezone.utc)
 
 
@@ -49,7 +50,7 @@ def bed(tmp_path):
     rules = tmp_path / "rules" / "ignore.d.server"
     rules.mkdir(parents=True)
     (rules / "local-djbdns").write_text(
-        environment().get_template("rules/local-djbdns.j2").render())
+        environment().get_template("etc/logcheck/ignore.d.LEVEL/local-djbdns.j2").render())
     state = tmp_path / "state"
     state.mkdir()
     conf = tmp_path / "logcheck.conf"
@@ -66,7 +67,7 @@ def reported(result):
 
 def write(path, entries, mode="w"):
     with open(path, mode) as handle:
-        handle.write("".join(text for text, _ in entries))
+        handle.write("".join(entry[0] for entry in entries))
 
 
 def test_rotated_oldest_first_then_current_as_syslog_lines(bed):

@@ -375,8 +375,8 @@ def test_smtp_implicit_tls_with_login(bed):
 
 
 def test_smtp_implicit_tls_verifies_the_certificate(bed):
-    _, cert, key = certificate_authority(bed.path, "site")
-    other_ca, _, _ = certificate_authority(bed.path, "other")
+    cert, key = certificate_authority(bed.path, "site")[1:]
+    other_ca = certificate_authority(bed.path, "other")[0]
     server = SMTPServer(certificate=cert, key=key, implicit_tls=True)
     try:
         smtp_conf(bed, server.port, "SMTP_TLS=1\n")

@@ -108,7 +108,7 @@ def test_smtp_server_refusing_big_mail_gets_a_digest(bed):
 
         completed = bed.run()
         assert completed.returncode == 0, completed.stderr.decode()
-        ((_, _, data),) = server.received
+        ((_sender, _recipients, data),) = server.received
         message = email.message_from_bytes(data, policy=email.policy.default)
         check_digest(bed, message.get_content().replace("\r\n", "\n"), server.sizes[0])
 

@@ -45,7 +45,7 @@ def test_worker_killed_mid_run_stops_the_run(tmp_path):
     victim = children(checker.pid)[0]
     os.kill(victim, signal.SIGKILL)
     os.kill(checker.pid, signal.SIGCONT)
-    _, stderr = checker.communicate(timeout=60)
+    stderr = checker.communicate(timeout=60)[1]
     assert checker.returncode == 1, stderr
     assert re.search(rb"^Error: classifying worker process %d was killed by signal 9 \(SIGKILL\)"
                      rb".*no cursor moved$" % victim, stderr, re.MULTILINE), stderr

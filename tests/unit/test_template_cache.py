@@ -16,9 +16,9 @@ def test_a_word_with_a_0x_id_is_read_by_its_expression():
     slow = [miner._mask(message) for message in NAMED]
     answers = [miner._masked(message) for message in NAMED]
     assert answers[-1][3] is None  # the cache answered, not _mask()
-    for (skeleton, kinds, values, _), answer in zip(slow, answers):
+    for (skeleton, kinds, values, _key), answer in zip(slow, answers):
         assert answer[:2] == (skeleton, kinds)
-        assert tuple(answer[2]) == tuple(value for _, value in values)
+        assert tuple(answer[2]) == tuple(pair[1] for pair in values)
     assert answers[-1][2][0] == b"@0x7f19EA61EEF319"
 
 

@@ -102,7 +102,7 @@ def prune(directory, keep_days, keep_bytes, spare=None, now=None):
     now = time.time() if now is None else now
     reports = kept_reports(directory)
     removed = []
-    total = sum(size for _, size, _ in reports)
+    total = sum(report[1] for report in reports)
     for mtime, size, path in reports:
         if path == spare:
             continue

@@ -317,7 +317,7 @@ def run_watch(options, debug):
     command = watch.action_command(settings)
     with RunLock(settings.lock_dir, name="logsieve-watch.lock"):
         classifier = load_classifier(settings, debug)
-        statedir, _ = watch.state_directory(settings.state_dir)
+        statedir = watch.state_directory(settings.state_dir)[0]
         entries = log_entries(settings, options)
         duplicate = journal_duplicated_by(entries, settings.read_journal) \
             if JOURNAL in entries else None

@@ -8,6 +8,7 @@ how its value is read; the run reads the typed Settings, never the variables.
 """
 
 import glob
+import math
 import os
 from dataclasses import dataclass, field, fields
 from .errors import LogsieveError
@@ -199,13 +200,15 @@ def _size(value, name):
     if not number.isdigit() or unit not in _SIZE_UNITS:
         raise ConfigError(f"{name} must be a size such as 5000000, 500K or 5M, not {value!r}")
     return int(number) * _SIZE_UNITS[unit]
+
+
 def _positive(value, name):
     """A number of seconds or lines greater than 0."""
     try:
         number = float(value)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {value!r}") from None
-    if not number > 0:
+    if math.isnan(number) or number <= 0:
         raise ConfigError(f"{name} must be greater than 0, not {value!r}")
     return number
 

@@ -56,7 +56,7 @@ def ignore_rules(tree):
     """The ignore rules of a RuleTree at its level, in file order."""
     rules = []
     for files in (tree.ignore, tree.violations_ignore, tree.cracking_ignore):
-        for _, file_rules in sorted((files or {}).items()):
+        for _name, file_rules in sorted((files or {}).items()):
             rules.extend(file_rules)
     return rules
 
@@ -72,7 +72,7 @@ class Counts:
 
     def __init__(self, statedir, warn=None):
         self.path = os.path.join(statedir, FILE_NAME)
-        self.warn = warn or (lambda message: print(f"Warning: {message}", file=sys.stderr))
+        self.warn = warn or (lambda message: sys.stderr.write(f"Warning: {message}\n"))
         self.counted = []  # fingerprints of the logs counted (see file_fingerprint)
         self.entries = self._load()
 
@@ -204,7 +204,7 @@ def render_text(result):
     out += [f"  {item['file']}:{item['line']}: {item['rule']}  (last hit: "
             f"{item['last_hit'] or 'never, counted since ' + item['counted_since']})"
             for item in result["unused"]]
-    out.append(f"\nRules that match the most:")
+    out.append("\nRules that match the most:")
     out += [f"  {item['hits']:>10}  {item['file']}:{item['line']}: {item['rule']}"
             for item in result["top"]]
     out.append(f"\nRules that never matched a line no other rule matched "
@@ -248,7 +248,7 @@ def main(argv, checker_settings):
 
 
 def _run(options, checker_settings):
-    settings, _ = checker_settings(**checker_flags(options))
+    settings = checker_settings(**checker_flags(options))[0]
     tree = RuleTree(settings.rule_dir, settings.report_level)
     rules = ignore_rules(tree)
     CompiledRules(rules)  # a rule tree with errors: the error names the file and line
@@ -272,7 +272,7 @@ def _run(options, checker_settings):
         return 0
     result = report(rules, counts, options.unused_days, options.include_debian, options.top)
     if options.format == "json":
-        print(json.dumps(result))
+        sys.stdout.write(json.dumps(result) + "\n")
     else:
         sys.stdout.write(render_text(result))
     return 0

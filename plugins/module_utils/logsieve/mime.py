@@ -59,7 +59,7 @@ def is_plain(report):
             line_length += len(block)
         else:
             line_length += len(lines[0])
-            if max(line_length, max(map(len, lines[1:-1]), default=0)) > LONGEST_PLAIN_LINE:
+            if max([line_length, *map(len, lines[1:-1])]) > LONGEST_PLAIN_LINE:
                 return False
             line_length = len(lines[-1])
         if line_length > LONGEST_PLAIN_LINE:

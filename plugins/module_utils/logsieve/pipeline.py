@@ -129,10 +129,10 @@ class Workers:
     def __init__(self, count):
         context = multiprocessing.get_context("fork")
         self._workers = []  # (process, the parent's end of its pipe)
-        for _ in range(count):
+        for _number in range(count):
             ours, theirs = context.Pipe()
             process = context.Process(
-                target=_serve, args=(theirs, [end for _, end in self._workers] + [ours]),
+                target=_serve, args=(theirs, [worker[1] for worker in self._workers] + [ours]),
                 name="logsieve-worker", daemon=True)
             process.start()
             theirs.close()
@@ -175,7 +175,7 @@ class Workers:
             except OSError:
                 pass
             connection.close()
-        for process, _ in self._workers:
+        for process, _pipe in self._workers:
             process.join(1)
             if process.exitcode is None:
                 process.kill()

@@ -295,7 +295,8 @@ def wide(translation, locale_name):
     if len(members) == 1:
         return members[0]
     # share_prefixes() groups no rule wide_may_be_inexact() in a UTF-8 locale.
-    assert all(member.exact for member in members)
+    if not all(member.exact for member in members):
+        raise AssertionError("share_prefixes() grouped an inexact wide rule")
     prefix = wide_translation(translation.prefix, locale_name).re2 if translation.prefix else b""
     if prefix and all(member.re2.startswith(prefix) for member in members):
         # The members share the prefix here too: a smaller program.

@@ -85,7 +85,7 @@ SHAPES = [
      r"[[:alnum:]:,./+-]+( +[[:alnum:]:,./+-]+)*"),
 ]
 _SHAPE_TESTS = [(name, re.compile(test), ere.encode()) for name, test, ere in SHAPES]
-_SHAPE_ERE = {name: ere for name, _, ere in _SHAPE_TESTS}
+_SHAPE_ERE = {test[0]: test[2] for test in _SHAPE_TESTS}
 # What a placeholder's type allows when its values are not all known (more
 # values than a group counts): the widest shape of that type.
 _KIND_SHAPES = {"NUM": "decimal", "IP": "IP address", "ADDR": "host name", "MAC": "MAC address",
@@ -217,7 +217,7 @@ def _separators(messages, tokens):
         gaps = _GAPS.findall(message.strip(b" \t"))
         if len(gaps) != tokens - 1:
             return [b"[[:blank:]]+"] * (tokens - 1)
-        seen = [set() for _ in gaps] if seen is None else seen
+        seen = [set() for _gap in gaps] if seen is None else seen
         for position, gap in enumerate(gaps):
             seen[position].add(gap)
     return [ere_escape_bytes(next(iter(gap))) if len(gap) == 1 else b"[[:blank:]]+"
@@ -329,7 +329,7 @@ def unexplained_lines(classifier, blocks):
         read += result.lines
         if result.event_count:
             unknown.extend(bytes(result.events).split(b"\n"))
-        for line, attack_names, violation_names, _ in result.placed:
+        for line, attack_names, violation_names, _hits in result.placed:
             if attack_names or violation_names:
                 flagged.append(strip_line(line))
             else:
@@ -513,15 +513,15 @@ def _run(options, checker_settings, collect_sources, stdin, stdout):
     else:
         groups, errors = collect_sources(settings, checker_options)
         for error in errors:
-            print(error, file=sys.stderr)
+            sys.stderr.write(f"{error}\n")
         blocks = read_groups(groups)
     unknown, flagged, read = unexplained_lines(classifier, blocks)
     suggestions, headerless = suggest(unknown, flagged, options.must_report, options.min_count)
     stdout.write(render(suggestions, options.format))
     stdout.flush()
     made = sum(1 for s in suggestions if s.rule is not None)
-    print(f"logsieve suggest: {read} lines read, {len(unknown)} not explained by the rules, "
-          f"{made} rules suggested, {len(suggestions) - made} groups left in the report"
-          + (f", {headerless} lines without a syslog header skipped" if headerless else ""),
-          file=sys.stderr)
+    skipped = f", {headerless} lines without a syslog header skipped" if headerless else ""
+    sys.stderr.write(f"logsieve suggest: {read} lines read, {len(unknown)} not explained by the rules, "
+                     f"{made} rules suggested, {len(suggestions) - made} groups left in the report"
+                     f"{skipped}\n")
     return 0

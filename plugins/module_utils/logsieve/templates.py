@@ -535,7 +535,7 @@ class TemplateMiner:
         rank = {bucket: number for number, bucket in enumerate(sorted(set(buckets)))}
         ranks = list(map(rank.__getitem__, buckets))
         order = sorted(range(len(rows)), key=ranks.__getitem__)
-        for _, members in itertools.groupby(order, key=ranks.__getitem__):
+        for _rank, members in itertools.groupby(order, key=ranks.__getitem__):
             members = list(members)
             first = members[0]
             program = programs[first] or None

@@ -31,7 +31,6 @@ logged to standard error (the journal, under systemd).
 """
 
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -150,6 +149,12 @@ class Actions:
             self._launch(self.waiting.pop(0))
 
 
+def _log_to_stderr(message):
+    """The watcher's default log: a line on standard error, at once."""
+    sys.stderr.write(f"logsieve watch: {message}\n")
+    sys.stderr.flush()
+
+
 class Watcher:
     """Follows `sources` (objects with chunks() and commit(), as the
     periodic check's, on the watch's own state directory), classifies their
@@ -162,8 +167,7 @@ class Watcher:
         self.window = settings.action_window
         self.max_lines = int(settings.action_max_lines)
         self.interval = settings.watch_interval
-        self.log = log or (lambda message: print(f"logsieve watch: {message}",
-                                                 file=sys.stderr, flush=True))
+        self.log = log or _log_to_stderr
         self.actions = Actions(command, settings.action_timeout,
                                int(settings.action_max_running), self.log)
         self.bursts = {}  # (section, key) -> Burst of the open window
@@ -179,7 +183,7 @@ class Watcher:
             if os.path.exists(source.offset_file):
                 continue
             try:
-                for _ in source.chunks():
+                for _chunk in source.chunks():
                     pass
                 source.commit()
             except SourceError:
@@ -205,7 +209,7 @@ class Watcher:
         fresh = []
         for block in whole_line_blocks([text]):
             placed = self.classifier.classify_text(block).placed
-            for line, attack_names, violation_names, _ in placed:
+            for line, attack_names, violation_names, _hits in placed:
                 section = "attack" if attack_names else "violations" if violation_names else None
                 if section is None:
                     continue
@@ -218,8 +222,8 @@ class Watcher:
         for burst in fresh:
             # The start of a burst: its action at once, with what was read.
             self.actions.start(burst)
-            self.bursts[(burst.section, burst.key)] = Burst(burst.section, burst.key,
-                                                             burst.opened)
+            self.bursts[(burst.section, burst.key)] = Burst(
+                burst.section, burst.key, burst.opened)
 
     def close_windows(self, now):
         for key, burst in list(self.bursts.items()):
