@@ -133,11 +133,13 @@ def messages(rng, unknown_fraction, loghub=(), loghub_fraction=0.0):
 
 
 def lines(count, unknown_fraction=0.5, seed=1, classic_fraction=0.5, start=None,
-          hosts=HOSTS, loghub=(), loghub_fraction=0.0, ordered=True, seconds=86_400):
+          hosts=None, loghub=(), loghub_fraction=0.0, ordered=True, seconds=86_400):
     """`count` syslog lines over `seconds`, about `unknown_fraction` of them
     from NOISY templates, `classic_fraction` of them with classic time
     stamps; in time order, or (`ordered` false) each at a random moment, as
-    lines of many sources gathered in no order."""
+    lines of many sources gathered in no order.  `hosts`: the host names
+    drawn from (HOSTS by default)."""
+    hosts = HOSTS if hosts is None else hosts
     rng = random.Random(seed)
     moment = start or datetime.datetime(2026, 11, 21, 0, 0, 0, tzinfo=datetime.timezone.utc)
     step = datetime.timedelta(microseconds=seconds * 1_000_000 // max(count, 1))
@@ -149,7 +151,11 @@ def lines(count, unknown_fraction=0.5, seed=1, classic_fraction=0.5, start=None,
         else:
             moment = day + datetime.timedelta(microseconds=rng.randrange(seconds * 1_000_000))
         host = rng.choice(hosts)
-        yield f"{stamp(moment, rng.random() < classic_fraction)} {host} {next(texts)}"
+        written = stamp(moment, rng.random() < classic_fraction)
+        text = next(texts, None)  # messages() never ends
+        if text is None:
+            return
+        yield f"{written} {host} {text}"
 
 
 def fleet(host_count, count, unknown_fraction=0.5, loghub=(), loghub_fraction=0.0,

@@ -67,7 +67,7 @@ def measure(work, log, rules, lines):
                 os.unlink(counted)
             sent_before = sum(server.sizes)
             seconds, _cpu, peak, out, _err = timed(checker[:3] + ["-c", conf] + checker[3:] + flags,
-                                          sample_memory=True)
+                                                   sample_memory=True)
             if os.path.exists(counted):
                 sent = f"message {int(open(counted).read()):,} bytes"
             elif sum(server.sizes) > sent_before:

@@ -209,7 +209,7 @@ def random_blocks(rng, count):
     lines = []
     while len(lines) < count:
         run = sorted(rng.choices(MERGE_ADVERSARIAL, k=rng.randint(1, 40)),
-                     key=lambda line: sort_key_reference(line))
+                     key=sort_key_reference)
         if rng.random() < 0.3:
             rng.shuffle(run)
         lines.extend(line + (b"" if rng.random() < 0.3 else b" #%d" % len(lines))
@@ -225,7 +225,7 @@ def random_blocks(rng, count):
 def sort_key_reference(line):
     """The key of `sort -k 1,3` in the C locale, written out plainly."""
     end = 0
-    for _ in range(3):
+    for _field in range(3):
         while end < len(line) and line[end:end + 1] in b" \t":
             end += 1
         while end < len(line) and line[end:end + 1] not in b" \t":

@@ -44,7 +44,7 @@ from .rules import (Rule, RuleError, WideTranslation, share_prefixes, translate,
 try:
     # The per-line loop in C++ (native/blockmatch.cc); optional at build time.
     # The same module sorts report lines in logcheck's order (report.py).
-    from ._blockmatch import RuleSet as BlockMatcher, RunMerger, sort_lines
+    from ._blockmatch import RuleSet as BlockMatcher, RunMerger, sort_lines  # pylint: disable=unused-import
 except ImportError:
     BlockMatcher = RunMerger = sort_lines = None
 
