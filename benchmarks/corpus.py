@@ -10,8 +10,18 @@ it reports as security events (su, sudo) and attack alerts.
 
 import argparse
 import datetime
+import os
 import random
+import re
 import sys
+
+from benchmarks import LOGHUB
+
+# loghub's samples of real Linux and OpenSSH server logs (classic syslog
+# lines), read at run time from benchmarks.LOGHUB: never copied into the
+# repository.
+LOGHUB_FILES = ("Linux_2k.log", "OpenSSH_2k.log")
+_CLASSIC_PREFIX = re.compile(r"^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} \S+ ")
 
 HOSTS = ["web1", "db-2", "mx.example.org", "gw", "backup01"]
 
@@ -83,26 +93,86 @@ def _fields(rng):
     }
 
 
-def lines(count, unknown_fraction=0.5, seed=1, classic_fraction=0.5, start=None):
-    """`count` syslog lines, chronological, about `unknown_fraction` of them
-    from NOISY templates, `classic_fraction` of them with classic time stamps."""
+def loghub_messages():
+    """The messages of loghub's real server logs (`prog[pid]: text`, time
+    stamp and host removed, trailing blanks kept), or [] where they are not
+    available."""
+    messages = []
+    for name in LOGHUB_FILES:
+        try:
+            with open(os.path.join(LOGHUB, name), encoding="utf-8", errors="replace") as handle:
+                for line in handle:
+                    line = line.rstrip("\n")
+                    prefix = _CLASSIC_PREFIX.match(line)
+                    if prefix and line[prefix.end():].strip():
+                        messages.append(line[prefix.end():])
+        except OSError:
+            continue
+    return messages
+
+
+def stamp(moment, classic):
+    """A time stamp as rsyslog writes it: classic (`Nov  1 07:44:38`) or RFC 3339."""
+    if classic:
+        text = moment.strftime("%b %d %H:%M:%S")
+        return text[:4] + " " + text[5:] if text[4] == "0" else text
+    return moment.isoformat(timespec="microseconds")
+
+
+def messages(rng, unknown_fraction, loghub=(), loghub_fraction=0.0):
+    """Messages (`prog[pid]: text`): about `unknown_fraction` from NOISY and
+    SECURITY templates, `loghub_fraction` of them loghub's real ones."""
+    while True:
+        if loghub and rng.random() < loghub_fraction:
+            yield rng.choice(loghub)
+        elif rng.random() < unknown_fraction:
+            # su, sudo and attack lines are rarer than the daily noise
+            yield rng.choice(SECURITY if rng.random() < 0.02 else NOISY).format(**_fields(rng))
+        else:
+            yield rng.choice(QUIET).format(**_fields(rng))
+
+
+def lines(count, unknown_fraction=0.5, seed=1, classic_fraction=0.5, start=None,
+          hosts=None, loghub=(), loghub_fraction=0.0, ordered=True, seconds=86_400):
+    """`count` syslog lines over `seconds`, about `unknown_fraction` of them
+    from NOISY templates, `classic_fraction` of them with classic time
+    stamps; in time order, or (`ordered` false) each at a random moment, as
+    lines of many sources gathered in no order.  `hosts`: the host names
+    drawn from (HOSTS by default)."""
+    hosts = HOSTS if hosts is None else hosts
     rng = random.Random(seed)
     moment = start or datetime.datetime(2026, 11, 21, 0, 0, 0, tzinfo=datetime.timezone.utc)
-    step = datetime.timedelta(microseconds=86_400_000_000 // max(count, 1))
+    step = datetime.timedelta(microseconds=seconds * 1_000_000 // max(count, 1))
+    day = moment
+    texts = messages(rng, unknown_fraction, loghub, loghub_fraction)
     for _line in range(count):
-        moment += step
-        if rng.random() < unknown_fraction:
-            # su, sudo and attack lines are rarer than the daily noise
-            template = rng.choice(SECURITY if rng.random() < 0.02 else NOISY)
+        if ordered:
+            moment += step
         else:
-            template = rng.choice(QUIET)
-        host = rng.choice(HOSTS)
-        if rng.random() < classic_fraction:
-            stamp = moment.strftime("%b %d %H:%M:%S").replace(" 0", "  ", 1) if moment.day < 10 \
-                else moment.strftime("%b %d %H:%M:%S")
-        else:
-            stamp = moment.isoformat(timespec="microseconds")
-        yield f"{stamp} {host} " + template.format(**_fields(rng))
+            moment = day + datetime.timedelta(microseconds=rng.randrange(seconds * 1_000_000))
+        host = rng.choice(hosts)
+        written = stamp(moment, rng.random() < classic_fraction)
+        text = next(texts, None)  # messages() never ends
+        if text is None:
+            return
+        yield f"{written} {host} {text}"
+
+
+def fleet(host_count, count, unknown_fraction=0.5, loghub=(), loghub_fraction=0.0,
+          seconds=3600):
+    """{host name: its `count` lines} for a central log server's per-host
+    files, as an hourly check finds them: each in time order, the first half
+    of the hosts with RFC 3339 stamps (Debian 12 and later), the others
+    classic ones (older releases).  Classic stamps have whole seconds, so
+    lines of one second are in time order but not in sort(1)'s: the files
+    are nearly sorted, with local disorder."""
+    return {
+        f"host{number:02d}": lines(count, unknown_fraction, seed=100 + number,
+                                   classic_fraction=0.0 if number < host_count // 2 else 1.0,
+                                   hosts=[f"host{number:02d}"], loghub=loghub,
+                                   loghub_fraction=loghub_fraction, seconds=seconds)
+        for number in range(host_count)
+    }
 
 
 def main(argv=None):

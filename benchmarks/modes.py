@@ -66,8 +66,8 @@ def measure(work, log, rules, lines):
             if os.path.exists(counted):
                 os.unlink(counted)
             sent_before = sum(server.sizes)
-            seconds, _cpu, peak, out = timed(checker[:3] + ["-c", conf] + checker[3:] + flags,
-                                             sample_memory=True)
+            seconds, _cpu, peak, out, _err = timed(checker[:3] + ["-c", conf] + checker[3:] + flags,
+                                                   sample_memory=True)
             if os.path.exists(counted):
                 sent = f"message {int(open(counted).read()):,} bytes"
             elif sum(server.sizes) > sent_before:
@@ -76,7 +76,7 @@ def measure(work, log, rules, lines):
                 sent = f"report {len(out):,} bytes on standard output"
             results.append((name, peak))
             print(f"  {name:36s} peak {peak:6.1f} MiB  {seconds:6.2f} s  {sent}", flush=True)
-        seconds, _cpu, peak, out = timed(
+        seconds, _cpu, peak, out, _err = timed(
             [sys.executable, "-m", "logsieve.cli", "test", "-q", "-i", "-l", log,
              "-r", os.path.join(rules, "ignore.d.server")], sample_memory=True)
         results.append(("logsieve test -i", peak))

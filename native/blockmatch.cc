@@ -16,11 +16,16 @@
 #include <re2/re2.h>
 #include <re2/set.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <cwctype>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -294,9 +299,13 @@ PyObject* ClassRuns(PyObject*, PyObject* args) {
   return list;
 }
 
+PyObject* SortLines(PyObject*, PyObject* args);  // below, with the run merger
+
 PyMethodDef module_methods[] = {
     {"class_runs", ClassRuns, METH_VARARGS,
      "class_runs(name) -> [(first, last), ...] of iswctype(3) in the current locale"},
+    {"sort_lines", SortLines, METH_VARARGS,
+     "sort_lines(text) -> (lines sorted stably on sort -k 1,3's key, first key, last key)"},
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -309,9 +318,222 @@ PyMethodDef rule_set_methods[] = {
 
 PyTypeObject rule_set_type = {PyVarObject_HEAD_INIT(nullptr, 0)};
 
+
+// --- logcheck's order (`sort -k 1,3 -s`, C locale) without sort(1) ---------
+//
+// Report lines arrive in blocks.  A log is written in time order, so a block
+// is nearly sorted already (classic stamps have whole seconds: lines of one
+// second are in time order, not in sort(1)'s), and a central server's
+// per-host files are each sorted.  So each block is sorted on its own (a
+// local fix-up, stably), consecutive sorted blocks are runs, and the runs are
+// merged, ties going to the earlier run: that is exactly a stable sort of
+// the whole, compared as memcmp of the keys as sort(1) does in the C locale.
+
+// sort_lines(text) -> (sorted text, first key, last key)
+// text: lines joined by newlines (no final newline: "" is one empty line),
+// as classify() returns events.  The lines come back sorted stably on the
+// key, joined the same way; the keys are those of the first and the last.
+PyObject* SortLines(PyObject*, PyObject* args) {
+  Py_buffer block;
+  if (!PyArg_ParseTuple(args, "y*", &block)) return nullptr;
+  const char* text = static_cast<const char*>(block.buf);
+  const Py_ssize_t length = block.len;
+  std::string sorted;
+  std::vector<std::pair<std::string_view, Py_ssize_t>> keys;  // (key, line start)
+  Py_BEGIN_ALLOW_THREADS
+  // Line i is [starts[i], starts[i + 1] - 1): a virtual newline ends the last.
+  std::vector<Py_ssize_t> starts{0};
+  for (const char* at = text; (at = static_cast<const char*>(
+           memchr(at, '\n', static_cast<size_t>(text + length - at)))) != nullptr; at++) {
+    starts.push_back(at - text + 1);
+  }
+  starts.push_back(length + 1);
+  keys.reserve(starts.size() - 1);
+  for (size_t i = 0; i + 1 < starts.size(); i++) {
+    keys.emplace_back(SortKey(text + starts[i], starts[i + 1] - 1 - starts[i]), i);
+  }
+  auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (!std::is_sorted(keys.begin(), keys.end(), by_key)) {
+    std::stable_sort(keys.begin(), keys.end(), by_key);
+  }
+  sorted.reserve(static_cast<size_t>(length) + 1);
+  for (const auto& key : keys) {
+    Py_ssize_t start = starts[key.second];
+    sorted.append(text + start, static_cast<size_t>(starts[key.second + 1] - 1 - start));
+    sorted.push_back('\n');
+  }
+  sorted.pop_back();  // joined, not terminated
+  Py_END_ALLOW_THREADS
+  PyObject* result = Py_BuildValue(
+      "(y#y#y#)", sorted.data(), static_cast<Py_ssize_t>(sorted.size()),
+      keys.front().first.data(), static_cast<Py_ssize_t>(keys.front().first.size()),
+      keys.back().first.data(), static_cast<Py_ssize_t>(keys.back().first.size()));
+  PyBuffer_Release(&block);
+  return result;
+}
+
+// One sorted run of lines in a file, read through a buffer of its own.
+struct Run {
+  Py_ssize_t offset, end;   // what is left of the run in the file
+  std::string buffer;       // whole lines read ahead, from `position` on
+  size_t position = 0;
+  std::string_view line;    // the current line, with its newline
+  std::string_view key;
+};
+
+struct RunMergerObject {
+  PyObject_HEAD
+  int fd;
+  size_t buffer_size;
+  std::vector<Run>* runs;
+  std::vector<int>* heap;   // indices of runs with a current line
+};
+
+// Reads the next line of a run into run.line; false at its end.
+bool NextLine(int fd, size_t buffer_size, Run& run) {
+  for (;;) {
+    const char* data = run.buffer.data() + run.position;
+    size_t left = run.buffer.size() - run.position;
+    const char* newline = static_cast<const char*>(memchr(data, '\n', left));
+    if (newline != nullptr) {
+      size_t length = static_cast<size_t>(newline - data) + 1;
+      run.line = std::string_view(data, length);
+      run.key = SortKey(data, static_cast<Py_ssize_t>(length - 1));
+      run.position += length;
+      return true;
+    }
+    if (run.offset >= run.end) {
+      if (left == 0) return false;
+      run.buffer.erase(0, run.position);  // a last line without a newline
+      run.buffer.push_back('\n');
+      run.position = 0;
+      continue;
+    }
+    run.buffer.erase(0, run.position);
+    run.position = 0;
+    size_t want = std::max(buffer_size, run.buffer.size() * 2);
+    want = std::min(want, static_cast<size_t>(run.end - run.offset));
+    size_t had = run.buffer.size();
+    run.buffer.resize(had + want);
+    ssize_t got;
+    do {
+      got = pread(fd, &run.buffer[had], want, run.offset);
+    } while (got < 0 && errno == EINTR);
+    if (got <= 0) {
+      run.buffer.resize(had);
+      if (got < 0) return false;
+      run.offset = run.end;  // the file is shorter than said: end the run
+      continue;
+    }
+    run.buffer.resize(had + static_cast<size_t>(got));
+    run.offset += got;
+  }
+}
+
+// The heap order: the smaller key first, then the earlier run (stability).
+struct Later {
+  const std::vector<Run>* runs;
+  bool operator()(int a, int b) const {
+    const Run& x = (*runs)[a];
+    const Run& y = (*runs)[b];
+    int order = x.key.compare(y.key);
+    return order != 0 ? order > 0 : a > b;
+  }
+};
+
+void RunMergerDealloc(RunMergerObject* self) {
+  delete self->runs;
+  delete self->heap;
+  Py_TYPE(self)->tp_free(reinterpret_cast<PyObject*>(self));
+}
+
+// RunMerger(fd, runs, buffer_size): runs is a sequence of (offset, length) of
+// sorted runs of lines in the file open as `fd`, in input order.
+int RunMergerInit(RunMergerObject* self, PyObject* args, PyObject*) {
+  PyObject* runs;
+  Py_ssize_t buffer_size;
+  if (!PyArg_ParseTuple(args, "iOn", &self->fd, &runs, &buffer_size)) return -1;
+  PyObject* sequence = PySequence_Fast(runs, "runs must be a sequence of (offset, length)");
+  if (sequence == nullptr) return -1;
+  delete self->runs;
+  delete self->heap;
+  self->runs = new std::vector<Run>(static_cast<size_t>(PySequence_Fast_GET_SIZE(sequence)));
+  self->heap = new std::vector<int>();
+  self->buffer_size = static_cast<size_t>(std::max<Py_ssize_t>(buffer_size, 4096));
+  for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(sequence); i++) {
+    Py_ssize_t offset, length;
+    if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(sequence, i), "nn", &offset, &length)) {
+      Py_DECREF(sequence);
+      return -1;
+    }
+    (*self->runs)[i].offset = offset;
+    (*self->runs)[i].end = offset + length;
+  }
+  Py_DECREF(sequence);
+  bool failed = false;
+  Py_BEGIN_ALLOW_THREADS
+  for (size_t i = 0; i < self->runs->size(); i++) {
+    errno = 0;
+    if (NextLine(self->fd, self->buffer_size, (*self->runs)[i])) {
+      self->heap->push_back(static_cast<int>(i));
+    } else if (errno != 0) {
+      failed = true;
+    }
+  }
+  std::make_heap(self->heap->begin(), self->heap->end(), Later{self->runs});
+  Py_END_ALLOW_THREADS
+  if (failed) {
+    PyErr_SetFromErrno(PyExc_OSError);
+    return -1;
+  }
+  return 0;
+}
+
+// read(size) -> bytes: the next merged lines, whole, about `size` bytes
+// (at least one line); b"" at the end.
+PyObject* RunMergerRead(RunMergerObject* self, PyObject* args) {
+  Py_ssize_t size;
+  if (!PyArg_ParseTuple(args, "n", &size)) return nullptr;
+  if (self->runs == nullptr) {
+    PyErr_SetString(PyExc_ValueError, "RunMerger was not initialised");
+    return nullptr;
+  }
+  std::string out;
+  bool failed = false;
+  Py_BEGIN_ALLOW_THREADS
+  out.reserve(static_cast<size_t>(size) + 4096);
+  std::vector<int>& heap = *self->heap;
+  Later later{self->runs};
+  while (!heap.empty() && out.size() < static_cast<size_t>(size)) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    Run& run = (*self->runs)[heap.back()];
+    out.append(run.line.data(), run.line.size());
+    errno = 0;
+    if (NextLine(self->fd, self->buffer_size, run)) {
+      std::push_heap(heap.begin(), heap.end(), later);
+    } else {
+      failed = errno != 0;
+      heap.pop_back();
+      if (failed) break;
+    }
+  }
+  Py_END_ALLOW_THREADS
+  if (failed) return PyErr_SetFromErrno(PyExc_OSError);
+  return PyBytes_FromStringAndSize(out.data(), static_cast<Py_ssize_t>(out.size()));
+}
+
+PyMethodDef run_merger_methods[] = {
+    {"read", reinterpret_cast<PyCFunction>(RunMergerRead), METH_VARARGS,
+     "read(size) -> the next merged whole lines (about size bytes), b'' at the end"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyTypeObject run_merger_type = {PyVarObject_HEAD_INIT(nullptr, 0)};
+
 PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "_blockmatch",
-    "Block-at-a-time matching of log lines against an RE2 set.", -1, module_methods,
+    "Block-at-a-time matching of log lines against an RE2 set; logcheck's sort order.", -1,
+    module_methods,
 };
 
 }  // namespace
@@ -326,11 +548,27 @@ PyMODINIT_FUNC PyInit__blockmatch(void) {
   rule_set_type.tp_dealloc = reinterpret_cast<destructor>(RuleSetDealloc);
   rule_set_type.tp_methods = rule_set_methods;
   if (PyType_Ready(&rule_set_type) < 0) return nullptr;
+  run_merger_type.tp_name = "logsieve._blockmatch.RunMerger";
+  run_merger_type.tp_basicsize = sizeof(RunMergerObject);
+  run_merger_type.tp_flags = Py_TPFLAGS_DEFAULT;
+  run_merger_type.tp_doc =
+      "RunMerger(fd, runs, buffer_size): sorted runs (offset, length) of a file, merged stably.";
+  run_merger_type.tp_new = PyType_GenericNew;
+  run_merger_type.tp_init = reinterpret_cast<initproc>(RunMergerInit);
+  run_merger_type.tp_dealloc = reinterpret_cast<destructor>(RunMergerDealloc);
+  run_merger_type.tp_methods = run_merger_methods;
+  if (PyType_Ready(&run_merger_type) < 0) return nullptr;
   PyObject* module = PyModule_Create(&module_def);
   if (module == nullptr) return nullptr;
   Py_INCREF(&rule_set_type);
   if (PyModule_AddObject(module, "RuleSet", reinterpret_cast<PyObject*>(&rule_set_type)) < 0) {
     Py_DECREF(&rule_set_type);
+    Py_DECREF(module);
+    return nullptr;
+  }
+  Py_INCREF(&run_merger_type);
+  if (PyModule_AddObject(module, "RunMerger", reinterpret_cast<PyObject*>(&run_merger_type)) < 0) {
+    Py_DECREF(&run_merger_type);
     Py_DECREF(module);
     return nullptr;
   }

@@ -3,6 +3,7 @@ and report sections come out in sort(1)'s order whether or not they skip it."""
 
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -144,6 +145,14 @@ IN_ORDER = [b"Nov  9 23:59:59 host a: 1", b"Nov 10 00:00:00 host a: 2",
             b"Nov 10 00:00:01 host", b"Nov 10 00:00:01 host\t b: 3"]
 
 
+def sorted_lines(tmp_path, monkeypatch, native, **options):
+    """A SortedLines that merges runs itself (native) or hands them to sort(1)."""
+    monkeypatch.setenv("LOGSIEVE_BLOCKMATCH", "1" if native else "0")
+    section = SortedLines(tmpdir=str(tmp_path), **options)
+    assert section._merge == (native and not options.get("unique"))
+    return section
+
+
 def test_lines_in_order_skip_sort(tmp_path):
     assert sort_reference(IN_ORDER) == IN_ORDER
     section = SortedLines(tmpdir=str(tmp_path))
@@ -157,10 +166,12 @@ def test_lines_in_order_skip_sort(tmp_path):
     [IN_ORDER[:4], [b"Dec  1 00:00:00 host a: 0", b"Nov 30 00:00:00 host a: 0"]],  # within
     [IN_ORDER, [b"2026-11-21T10:00:00.1+00:00 web a: 1"]],             # formats mixed
 ])
-def test_lines_out_of_order_are_sorted_by_sort(blocks, tmp_path):
-    section = SortedLines(tmpdir=str(tmp_path))
+@pytest.mark.parametrize("native", [True, False], ids=["merged", "sort(1)"])
+def test_lines_out_of_order_are_sorted_as_sort_does(blocks, native, tmp_path, monkeypatch):
+    section = sorted_lines(tmp_path, monkeypatch, native)
     feed(section, blocks)
-    assert section._process is not None
+    # Natively, blocks are sorted on their own and merged: no sort(1).
+    assert (section._process is None) == native
     lines = [line for block in blocks for line in block]
     assert read_back(section) == sort_reference(lines)
     assert section.count == len(lines)
@@ -259,3 +270,129 @@ def test_native_and_pure_counts_agree_on_debian_rules(tmp_path, monkeypatch):
     totals = summed(results)
     assert totals == reference_counts(tree, lines)
     assert sum(hits for hits, _sole in totals) > 0
+
+
+# Lines on which a merge could go wrong: keys that compare equal (whole lines
+# and first three fields only), fewer than three fields, empty and blank
+# lines, leading blanks and tabs, both stamp forms, a day padded with a blank,
+# bytes above 0x7f (C locale: unsigned), NUL, CR and a 200 KiB line.
+MERGE_ADVERSARIAL = [
+    b"", b" ", b"\t", b"  \t ", b"a", b"a b", b"a  b", b"a\tb", b"a b c", b"a b c ",
+    b" a b c", b"\ta b c", b"a b c d", b"a b c e", b"a b c\td",
+    b"Nov  1 10:00:00 host a[1]: x", b"Nov 1 10:00:00 host a[1]: x",
+    b"Nov 10 10:00:00 host a[1]: x", b"Nov 10 10:00:00 host a[1]: y",
+    b"Nov 10 10:00:00 host b[2]: x", b"Nov 10 10:00:00 host", b"Nov 10 10:00:00",
+    b"Dec  1 00:00:00 host a: z",
+    b"2026-11-10T10:00:00.000001+00:00 host a[1]: x",
+    b"2026-11-10T10:00:00.000001+00:00 host a[1]: y",
+    b"2026-11-10T10:00:00+00:00 host a[1]: x", b"2026-11-10T10:00:00Z host a[1]: x",
+    b"\xe9t\xe9 host a: 1", b"\x7f host a: 1", b"a\x00b c d", b"a b c\r",
+    b"Nov 10 10:00:00 host big: " + b"x" * (200 << 10),
+]
+
+
+def random_blocks(rng, count):
+    """Lines drawn from MERGE_ADVERSARIAL, each tagged so equal lines can be
+    told apart (stability), cut into blocks of random sizes; runs of them
+    in order, as log files are, with local disorder."""
+    lines = []
+    while len(lines) < count:
+        run = sorted(rng.choices(MERGE_ADVERSARIAL, k=rng.randint(1, 40)),
+                     key=sort_key_reference)
+        if rng.random() < 0.3:
+            rng.shuffle(run)
+        lines.extend(line + (b"" if rng.random() < 0.3 else b" #%d" % len(lines))
+                     for line in run)
+    blocks = []
+    while lines:
+        size = rng.randint(1, 60)
+        blocks.append(lines[:size])
+        lines = lines[size:]
+    return blocks
+
+
+def sort_key_reference(line):
+    """The key of `sort -k 1,3` in the C locale, written out plainly."""
+    end = 0
+    for _field in range(3):
+        while end < len(line) and line[end:end + 1] in b" \t":
+            end += 1
+        while end < len(line) and line[end:end + 1] not in b" \t":
+            end += 1
+    return line[:end]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_merged_runs_order_exactly_as_sort(seed, tmp_path, monkeypatch):
+    import random
+
+    blocks = random_blocks(random.Random(seed), 600)
+    section = sorted_lines(tmp_path, monkeypatch, True)
+    feed(section, blocks)
+    assert section._process is None
+    lines = [line for block in blocks for line in block]
+    expected = sort_reference(lines)
+    assert expected == sorted(lines, key=sort_key_reference)  # the key, checked too
+    assert read_back(section) == expected
+
+
+def test_sort_lines_is_a_stable_sort_on_the_key():
+    lines = [line + b" #%d" % number for number, line in enumerate(MERGE_ADVERSARIAL * 3)]
+    lines.reverse()
+    text, first_key, last_key = engine.sort_lines(b"\n".join(lines))
+    expected = sort_reference(lines)
+    assert text.split(b"\n") == expected
+    assert (first_key, last_key) == (sort_key_reference(expected[0]),
+                                     sort_key_reference(expected[-1]))
+    assert engine.sort_lines(b"") == (b"", b"", b"")  # one empty line
+
+
+def test_too_many_runs_go_to_sort(tmp_path, monkeypatch):
+    import random
+
+    from logsieve import report
+
+    monkeypatch.setattr(report, "MAX_RUNS", 5)
+    blocks = random_blocks(random.Random(99), 400)
+    section = sorted_lines(tmp_path, monkeypatch, True)
+    feed(section, blocks)
+    assert section._process is not None  # runs beyond MAX_RUNS: sort(1) took over
+    lines = [line for block in blocks for line in block]
+    assert read_back(section) == sort_reference(lines)
+
+
+def test_merge_reads_lines_longer_than_its_buffers(tmp_path, monkeypatch):
+    from logsieve import report
+
+    monkeypatch.setattr(report, "MERGE_MIN_BUFFER", 16)
+    monkeypatch.setattr(report, "MERGE_BUFFERS", 64)
+    blocks = [[b"b b b " + b"y" * 5000, b"c c c"], [b"a a a " + b"x" * 3000], [b"a a a", b""]]
+    section = sorted_lines(tmp_path, monkeypatch, True)
+    feed(section, blocks)
+    lines = [line for block in blocks for line in block]
+    assert read_back(section) == sort_reference(lines)
+
+
+@pytest.mark.debian
+def test_grouped_report_is_the_same_with_and_without_the_native_module(tmp_path):
+    # The native path sorts each block's events in the worker before the
+    # report merges them; a grouped report (-u) folds lines in the order they
+    # come, so it must not get sorted blocks (it would order its groups
+    # otherwise).  Several blocks of lines in no order, both stamp forms.
+    log = tmp_path / "unordered.log"
+    log.write_text("".join(line + "\n" for line in corpus.lines(
+        40000, 0.53, seed=2, loghub=corpus.loghub_messages(), loghub_fraction=0.1,
+        ordered=False)))
+    conf = tmp_path / "logcheck.conf"
+    conf.write_text(f'REPORTLEVEL="server"\nLOCKDIR="{tmp_path}/lock"\n')
+    (tmp_path / "state").mkdir()
+    reports = []
+    for native in ("1", "0"):
+        reports.append(subprocess.run(
+            [sys.executable, "-m", "logsieve.cli", "--allow-root", "-c", str(conf),
+             "-r", DEBIAN_RULES, "-S", str(tmp_path / "state"), "-o", "-t", "-u",
+             "-l", str(log)],
+            stdout=subprocess.PIPE, check=True,
+            env=dict(os.environ, LOGSIEVE_BLOCKMATCH=native)).stdout)
+    assert reports[0] == reports[1]
+    assert reports[0].count(b"\n") > 10

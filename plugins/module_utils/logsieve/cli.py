@@ -417,6 +417,7 @@ def deliver_report(result, section, settings, options, groups, errors, debug, as
         try:
             write(sys.stdout.buffer)
             sys.stdout.buffer.flush()
+            debug("report written")
         except OSError as error:
             raise DeliveryError(f"could not write the report to standard output: "
                                 f"{error.strerror}") from None

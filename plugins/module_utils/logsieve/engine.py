@@ -46,9 +46,10 @@ from .rules import (Rule, RuleError, WideTranslation, is_local, share_prefixes, 
 
 try:
     # The per-line loop in C++ (native/blockmatch.cc); optional at build time.
-    from ._blockmatch import RuleSet as BlockMatcher
+    # The same module sorts report lines in logcheck's order (report.py).
+    from ._blockmatch import RuleSet as BlockMatcher, RunMerger, sort_lines  # pylint: disable=unused-import
 except ImportError:
-    BlockMatcher = None
+    BlockMatcher = RunMerger = sort_lines = None
 
 # Per-line time limit for the `regex` package (rules RE2 cannot run exactly).
 FALLBACK_TIMEOUT = 0.5

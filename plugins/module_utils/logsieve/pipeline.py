@@ -23,7 +23,7 @@ import os
 import signal
 import traceback
 
-from .engine import BlockResult, Classification
+from .engine import BlockResult, Classification, block_matcher_enabled, sort_lines
 from .errors import LogsieveError, exit_description
 from .lines import whole_line_blocks
 
@@ -53,15 +53,32 @@ class WorkerError(LogsieveError):
     """A classifying worker process died or failed: the run stops."""
 
 
+def classify_sorted(classifier, text):
+    """classifier.classify_text(), with sort_events()."""
+    return sort_events(classifier.classify_text(text))
+
+
+def sort_events(result):
+    """A BlockResult whose events, out of logcheck's order, are sorted
+    (stably, on its key) where the native module can: in the workers, in
+    parallel, so that the report's SortedLines only merges runs."""
+    if result.order is not None and not result.order[2] and sort_lines is not None \
+            and block_matcher_enabled():
+        events, first_key, last_key = sort_lines(result.events)
+        result = result._replace(events=events, order=(first_key, last_key, True))
+    return result
+
+
 def _classify_slot(slot, length):
-    """classify_text() on the block in `slot`.  Its events, the bulk of the
-    result, go back through the same slot: returns (slot, their length, the
+    """classify_text() on the block in `slot`, sort_events() unless grouped.
+    Its events, the bulk of the result, go back through the same slot: returns (slot, their length, the
     BlockResult without them)."""
     start = slot * SLOT_SIZE
     with memoryview(_worker_slots) as shared:
         result = _worker_classifier.classify_text(shared[start:start + length])
-        if _worker_fold is not None:
+        if _worker_fold is not None:  # grouped: folded, in no particular order
             return slot, Folded(_worker_fold(result.events)), result._replace(events=b"")
+        result = sort_events(result)
         shared[start:start + len(result.events)] = result.events
     return slot, len(result.events), result._replace(events=b"")
 
@@ -204,7 +221,10 @@ def classify_blocks(classifier, blocks, new_section, workers=None, fold_events=N
                 pool = Workers(workers)
                 # The first block was classified here; go on in the workers.
             if pool is None:
-                collect(classifier.classify_text(text))
+                # Grouped (-u), the lines are folded in the order they come,
+                # as the workers fold theirs: not sorted first.
+                collect(classifier.classify_text(text) if fold_events is not None
+                        else classify_sorted(classifier, text))
                 continue
             if len(in_flight) == window:
                 collect(pool.receive(in_flight.popleft()))
@@ -219,7 +239,8 @@ def classify_blocks(classifier, blocks, new_section, workers=None, fold_events=N
                 # before it are collected, then it is classified here, in order.
                 while in_flight:
                     collect(pool.receive(in_flight.popleft()))
-                collect(classifier.classify_text(text))
+                collect(classifier.classify_text(text) if fold_events is not None
+                        else classify_sorted(classifier, text))
         while in_flight:
             collect(pool.receive(in_flight.popleft()))
     except BaseException:

@@ -7,6 +7,10 @@ end up in the report, with the same sort(1) in the C locale: the order is
 logcheck's by construction, and sort(1) keeps memory bounded (it spills to
 private temporary files beyond its buffer) whatever the log's size.  Lines
 that arrive in order already (a log is written in time order) skip sort(1).
+With the native module, lines that arrive nearly in order (each log file is
+in time order; classic stamps leave lines of one second out of sort(1)'s
+order; a central server's per-host files each start again) skip it too: each
+block is sorted on its own and the sorted runs are merged (see SortedLines).
 """
 
 import fcntl
@@ -17,11 +21,19 @@ import subprocess
 import tempfile
 from typing import NamedTuple
 
+from .engine import RunMerger, block_matcher_enabled, sort_lines
 from .lines import has_trailing_whitespace, sort_order, stripped_blocks, whole_line_blocks
 from .errors import CommandError, LogsieveError
 
 SORT_BUFFER = "16M"  # sort(1) spills to temporary files beyond this
 BLOCK_SIZE = 1 << 20
+# Merging sorted runs reads each through a buffer of its own: together at
+# most MERGE_BUFFERS bytes (at least MERGE_MIN_BUFFER each).  Beyond MAX_RUNS
+# runs (lines in no order at all, millions of them) sort(1) takes over, which
+# keeps memory bounded whatever the input.
+MERGE_BUFFERS = 16 << 20
+MERGE_MIN_BUFFER = 16 << 10
+MAX_RUNS = MERGE_BUFFERS // MERGE_MIN_BUFFER
 
 
 def _widen_pipe(stream):
@@ -43,9 +55,14 @@ class SortedLines:
 
     Logs are written in time order, so the lines usually arrive in sort(1)'s
     order already: they are kept in a private temporary file and read back
-    as they are.  At the first line out of order, sort(1) takes over: it is
-    given the file so far, then the rest as it comes.  An empty instance
-    costs nothing.
+    as they are.  With the native module, a block out of order is sorted on
+    its own (stably, on the same key) before it is written, and the file
+    holds sorted runs (a new one starts where a block's first key is below
+    the last key written); they are merged when read back, ties going to the
+    earlier run: a stable sort of the whole, as sort(1)'s.  Without it (or
+    beyond MAX_RUNS runs, or for `sort -u`), sort(1) takes over at the first
+    line out of order: it is given the file so far, then the rest as it
+    comes.  An empty instance costs nothing.
 
     With `as_read` the lines stay in input order and as read (LogSentry's
     report, which neither sorts nor strips).
@@ -61,8 +78,12 @@ class SortedLines:
         self.as_read = as_read
         self.count = 0
         self.needs_strip = False  # whether some line ends in white space
-        self._file = None  # the lines while they are in order
+        self._file = None  # the lines while they are in order, or in runs
         self._last_key = None
+        self._size = 0  # bytes written to the file
+        self._runs = [[0, 0]]  # (offset, length) of the file's sorted runs
+        self._merge = (not unique and not as_read and RunMerger is not None
+                       and block_matcher_enabled())
         self._process = None  # sort(1), once they are not
         self._errors = None   # sort(1)'s standard error, for the error message
 
@@ -79,17 +100,27 @@ class SortedLines:
         newlines; `strip`: whether some of them end in white space; `order`:
         their lines.sort_order()."""
         first_key, last_key, in_order = order
-        if self._process is None:
-            if self.as_read:
-                if self._file is None:
-                    self._file = tempfile.TemporaryFile(dir=self.tmpdir)
-            elif (self.unique or not in_order
-                  or (self._last_key is not None and first_key < self._last_key)):
+        if self._process is None and self._merge:
+            if not in_order:
+                text, first_key, last_key = sort_lines(text)
+            if self._last_key is not None and first_key < self._last_key:
+                if len(self._runs) < MAX_RUNS:
+                    self._runs.append([self._size, 0])
+                else:
+                    self._start_sort()
+            self._last_key = last_key
+            if self._process is None:
+                self._write_run(text)
+                self.count += count
+                self.needs_strip = self.needs_strip or strip
+                return
+        elif self._process is None:
+            if not self.as_read and (self.unique or not in_order
+                                     or (self._last_key is not None
+                                         and first_key < self._last_key)):
                 self._start_sort()
-            elif self._file is None:
-                self._file = tempfile.TemporaryFile(dir=self.tmpdir)
-        self._last_key = last_key
-        target = self._process.stdin if self._process is not None else self._file
+            self._last_key = last_key
+        target = self._process.stdin if self._process is not None else self._open_file()
         try:
             target.write(text)
             target.write(b"\n")
@@ -97,6 +128,20 @@ class SortedLines:
             raise self._sort_failed() from None
         self.count += count
         self.needs_strip = not self.as_read and (self.needs_strip or strip)
+
+    def _open_file(self):
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(dir=self.tmpdir)
+        return self._file
+
+    def _write_run(self, text):
+        """Append lines to the last run of the file."""
+        target = self._open_file()
+        target.write(text)
+        target.write(b"\n")
+        size = len(text) + 1
+        self._size += size
+        self._runs[-1][1] += size
 
     def _start_sort(self):
         environment = dict(os.environ, LC_ALL="C")
@@ -122,6 +167,13 @@ class SortedLines:
 
     def blocks(self):
         """The sorted lines as blocks of whole lines, each ending in a newline."""
+        if self._file is not None and len(self._runs) > 1:
+            self._file.flush()
+            merger = RunMerger(self._file.fileno(), [tuple(run) for run in self._runs],
+                               max(MERGE_MIN_BUFFER, MERGE_BUFFERS // len(self._runs)))
+            yield from iter(functools.partial(merger.read, BLOCK_SIZE), b"")
+            self.close()
+            return
         if self._file is not None:
             self._file.flush()
             self._file.seek(0)
