@@ -5,7 +5,8 @@
 // the line itself (about 0.5 us): with one call per line that overhead is the
 // checker's wall.  This module runs the per-line loop in C++ and hands back
 // only what Python needs: the lines no rule matched, joined as they were read,
-// and the few lines whose hits need a closer look.  The rules are the same
+// the few lines whose hits need a closer look, and how many lines each rule
+// matched (rule coverage, counted on the way).  The rules are the same
 // RE2 patterns the engine gives google-re2's Set (engine.CompiledRules), so
 // both matchers give the same hits; the test suite compares them.
 
@@ -126,9 +127,13 @@ inline bool IsAscii(const char* data, Py_ssize_t length) {
   return (high & 0x8080808080808080ULL) == 0;
 }
 
-// classify(block, attention, utf8=False) -> the six fields of
+// classify(block, attention, utf8=False) -> the seven fields of
 // engine.BlockMatch, as a tuple (documented there;
-// engine.CompiledRules.classify_block() wraps it).
+// engine.CompiledRules.classify_block() wraps it).  The last, `counts`, is
+// bytes of 2 * patterns native int64: the hits of each pattern, then its
+// sole hits, over the lines matched and not noticed (noticed lines' hits are
+// candidates: the engine counts them once confirmed).  Counting costs an
+// increment per hit of a line RE2 matched anyway.
 //
 // utf8 (a UTF-8 locale): a line beyond ASCII, rare, is not matched here: it
 // is returned in `noticed` with hits None, and the engine matches it as the
@@ -160,6 +165,8 @@ PyObject* RuleSetClassify(RuleSetObject* self, PyObject* args) {
   std::string_view first_key, last_key;
   bool in_order = true;
   std::vector<Noticed> noticed;
+  // hits of pattern i at counts[i], its sole hits at counts[size + i]
+  std::vector<int64_t> counts(2 * static_cast<size_t>(self->size), 0);
 
   Py_BEGIN_ALLOW_THREADS
   events.reserve(static_cast<size_t>(length));
@@ -191,11 +198,18 @@ PyObject* RuleSetClassify(RuleSetObject* self, PyObject* args) {
       else if (key < last_key) in_order = false;  // bytes, as memcmp: C locale
       last_key = key;
     } else {
+      bool flagged = false;
       for (int hit : hits) {
         if (flags[hit]) {
-          noticed.push_back(Noticed{start, end, event_count, hits, false});
+          flagged = true;
           break;
         }
+      }
+      if (flagged) {
+        noticed.push_back(Noticed{start, end, event_count, hits, false});
+      } else {
+        for (int hit : hits) counts[hit]++;
+        if (hits.size() == 1) counts[self->size + hits[0]]++;
       }
     }
     if (newline == nullptr) break;
@@ -207,6 +221,7 @@ PyObject* RuleSetClassify(RuleSetObject* self, PyObject* args) {
   PyObject* noticed_list = PyList_New(static_cast<Py_ssize_t>(noticed.size()));
   PyObject* events_bytes = nullptr;
   PyObject* order = nullptr;
+  PyObject* counts_bytes = nullptr;
   if (noticed_list == nullptr) goto fail;
   for (size_t i = 0; i < noticed.size(); i++) {
     const Noticed& line = noticed[i];
@@ -237,11 +252,16 @@ PyObject* RuleSetClassify(RuleSetObject* self, PyObject* args) {
     order = Py_None;
   }
   if (order == nullptr) goto fail;
+  counts_bytes = PyBytes_FromStringAndSize(
+      reinterpret_cast<const char*>(counts.data()),
+      static_cast<Py_ssize_t>(counts.size() * sizeof(int64_t)));
+  if (counts_bytes == nullptr) goto fail;
   PyBuffer_Release(&block);
-  return Py_BuildValue("(nNnNNN)", line_count, events_bytes, event_count,
-                       PyBool_FromLong(strip), order, noticed_list);
+  return Py_BuildValue("(nNnNNNN)", line_count, events_bytes, event_count,
+                       PyBool_FromLong(strip), order, noticed_list, counts_bytes);
 
 fail:
+  Py_XDECREF(order);
   Py_XDECREF(events_bytes);
   Py_XDECREF(noticed_list);
   PyBuffer_Release(&block);
@@ -292,7 +312,7 @@ PyMethodDef module_methods[] = {
 PyMethodDef rule_set_methods[] = {
     {"classify", reinterpret_cast<PyCFunction>(RuleSetClassify), METH_VARARGS,
      "classify(block, attention, utf8=False) -> "
-     "(lines, events, event_count, strip, order, noticed)"},
+     "(lines, events, event_count, strip, order, noticed, counts)"},
     {nullptr, nullptr, 0, nullptr},
 };
 

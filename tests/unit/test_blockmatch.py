@@ -112,7 +112,7 @@ def test_same_classification_with_raise_and_back_reference_rules(tmp_path, monke
     per_line = classifier(tree, False, monkeypatch)
     for block in blocks_of(lines, 37):
         result = native.classify_text(block)
-        count, events, event_count, strip, order, placed, _timeouts = result
+        count, events, event_count, strip, order, placed, _timeouts, _counts = result
         assert result == per_line.classify_text(block)
         assert b"ping pong" in events and b"tick tock" in events and b"pong pong" not in events
         assert event_count == events.count(b"\n") + 1
@@ -181,6 +181,95 @@ def test_unique_lines_always_go_through_sort(tmp_path):
     section = SortedLines(unique=True, tmpdir=str(tmp_path))
     feed(section, [IN_ORDER])
     assert read_back(section) == sort_reference(IN_ORDER, unique=True)
+
+
+# --- Per-run rule counts (BlockMatch.counts, BlockResult.counts) ----------------
+
+def reference_counts(tree, lines):
+    """(hits, sole) of each counted rule, every line matched against every
+    ignore.d rule on its own (coverage.count), sole among ignore.d rules,
+    over the lines no raise rule placed... and those it did: a hit is a hit."""
+    from logsieve import coverage
+
+    ignore = [rule for _name, rules in sorted(tree.ignore.items()) for rule in rules]
+    hits, sole = coverage.count(ignore, lines)
+    return tuple((hits[ignore.index(rule)], sole[ignore.index(rule)])
+                 for rule in coverage.counted_per_run(tree))
+
+
+def summed(results):
+    totals = None
+    for result in results:
+        pairs = list(result.counts)
+        totals = pairs if totals is None else [
+            (hits + more, sole + more_sole) for (hits, sole), (more, more_sole) in zip(totals, pairs)]
+    return tuple(totals)
+
+
+@pytest.mark.parametrize("locale_name", [None, "C.UTF-8"])
+def test_native_and_pure_counts_agree_and_are_exact(tmp_path, monkeypatch, locale_name):
+    write_rules(tmp_path, {
+        "ignore.d.server/app": [SYSLOG_PREFIX + r"app\[[0-9]+\]: tick$",
+                                SYSLOG_PREFIX + r"app\[[0-9]+\]: t.*$"],
+        "ignore.d.server/local-app": [
+            SYSLOG_PREFIX + r"app\[[0-9]+\]: tick$",                # shares every hit
+            SYSLOG_PREFIX + r"app\[[0-9]+\]: (ping|pong) \4$",      # back-reference: confirmed
+            SYSLOG_PREFIX + r"app\[[0-9]+\]: [[:alpha:]]+ ping$",   # sole hits
+            SYSLOG_PREFIX + r"app\[[0-9]+\]: attack drill$",        # on a raised line
+            SYSLOG_PREFIX + r"app\[[0-9]+\]: caf. .*$",              # beyond ASCII too
+            SYSLOG_PREFIX + r"app\[[0-9]+\]: never$"],
+        "ignore.d.server/local": [SYSLOG_PREFIX + r"app\[[0-9]+\]: .* ping$"],
+        "cracking.d/app": [r"app\[[0-9]+\]: attack"],
+        "violations.d/app": [r"app\[[0-9]+\]: denied"],
+    })
+    tree = RuleTree(str(tmp_path), "server")
+    messages = ["ping ping", "ping pong", "tick", "attack now", "attack drill", "denied",
+                "pong ping", "other", "tock", "caf\xe9 ok", "caf\u00e9 \u00e9t\u00e9", "x ping"]
+    lines = [f"Nov 21 10:00:{second % 60:02d} host app[{second}]: {messages[second % 12]}"
+             .encode("utf-8" if second % 24 < 12 else "latin-1") for second in range(240)]
+    native = classifier(tree, True, monkeypatch, locale_name)
+    per_line = classifier(tree, False, monkeypatch, locale_name)
+    assert len(native.counted) == 7
+    results = []
+    for block in blocks_of(lines, 37):
+        # every pattern's counts, and the counted rules'
+        attention = native._attention
+        assert (native.quiet.classify_block(block, attention).counts
+                == per_line.quiet.classify_block(block, attention).counts)
+        result = native.classify_text(block)
+        assert result == per_line.classify_text(block)
+        results.append(result)
+    totals = summed(results)
+    if locale_name is None:  # coverage.count matches as the C locale does
+        assert totals == reference_counts(tree, lines)
+    hits = dict(zip((rule.pattern.decode() for rule in native.counted), totals))
+    assert hits[SYSLOG_PREFIX + r"app\[[0-9]+\]: tick$"] == (20, 0)
+    assert hits[SYSLOG_PREFIX + r"app\[[0-9]+\]: (ping|pong) \4$"] == (20, 0)  # and .* ping$
+    assert hits[SYSLOG_PREFIX + r"app\[[0-9]+\]: attack drill$"] == (20, 20)
+    assert hits[SYSLOG_PREFIX + r"app\[[0-9]+\]: never$"] == (0, 0)
+
+
+@pytest.mark.debian
+def test_native_and_pure_counts_agree_on_debian_rules(tmp_path, monkeypatch):
+    import shutil
+
+    shutil.copytree(DEBIAN_RULES, tmp_path / "rules", symlinks=True)
+    server = tmp_path / "rules" / "ignore.d.server"
+    copied = [line for name in sorted(os.listdir(server)) for line in (server / name).read_bytes()
+              .split(b"\n") if line.startswith(b"^")][::25]
+    (server / "local-copied").write_bytes(b"\n".join(copied) + b"\n")
+    tree = RuleTree(str(tmp_path / "rules"), "server")
+    lines = [line.encode() for line in corpus.lines(6000, 0.5, seed=11)] + ADVERSARIAL
+    native = classifier(tree, True, monkeypatch)
+    per_line = classifier(tree, False, monkeypatch)
+    results = []
+    for block in blocks_of(lines, 1000):
+        result = native.classify_text(block)
+        assert result == per_line.classify_text(block)
+        results.append(result)
+    totals = summed(results)
+    assert totals == reference_counts(tree, lines)
+    assert sum(hits for hits, _sole in totals) > 0
 
 
 # Lines on which a merge could go wrong: keys that compare equal (whole lines

@@ -373,6 +373,11 @@ def run(options, debug):
                                f"({error.filename}: {error.strerror}); the next run will "
                                f"report some lines again") from None
             debug("cursors moved")
+            # The lines the cursors moved past, counted once (coverage.py).
+            counted = getattr(classifier, "counted", None)
+            if counted:
+                from .coverage import add_run
+                add_run(settings.state_dir, counted, result.counts)
     return 0
 
 

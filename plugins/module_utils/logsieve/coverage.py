@@ -1,19 +1,19 @@
 """Rule coverage: how often each ignore rule matched, kept in the state
 directory, and `logsieve coverage`, which says which rules earn their place.
+What is counted and when, and what the report says, is told once, in the
+README's section "Rule coverage"; here is how.
 
-A rule tree only grows: rules for daemons long gone, rules a later rule made
-redundant, rules that never matched anything.  Each is a place a real event
-could hide.  The counts file (`$STATEDIR/coverage.json`) holds, per rule,
-its hits, its *sole* hits (lines no other ignore rule also matched), when it
-was first counted and when it last matched.  A rule is keyed by its file's
-name and its text, so an edited rule starts afresh and a moved one keeps its
-history.  The file is written atomically like the cursors and bounded in size
-(rules gone from the tree for a year are forgotten, at most MAX_ENTRIES
-rules).  A damaged file is set aside with a warning and counting starts
-again: coverage never makes a run fail.
+Two counters add to the same counts file (`Counts`), each for its own rules,
+so no line is counted twice:
 
-Counting matches each line against every ignore rule on its own (no shared
-prefixes), so it says exactly which rules matched it.
+* The checker run, for `counted_per_run(tree)`.  The engine gives each of
+  these rules a pattern of its own in the RE2 set (engine.Classifier.counted),
+  whose hits the block matcher already yields per line: counting is an
+  increment per hit (engine.BlockMatch.counts), summed over the blocks
+  (BlockResult.counts, Classification.counts).  The command line calls
+  `add_run` right after the cursors moved.
+* `logsieve coverage --count LOG` (`count`: each line against every ignore
+  rule on its own), for the other rules.
 """
 
 import datetime
@@ -26,7 +26,7 @@ from .cursor import write_atomically
 from .engine import CompiledRules
 from .errors import LogsieveError
 from .lines import strip_line
-from .rules import RuleTree, rule_text
+from .rules import RuleTree, is_local, rule_text
 from .subcommand import checker_flags, checker_parser, exit_status
 
 FILE_NAME = "coverage.json"
@@ -61,10 +61,32 @@ def ignore_rules(tree):
     return rules
 
 
-def is_local(rule):
-    """Rules of the administrator's own files (local, local-*), not Debian's."""
-    name = os.path.basename(rule.path)
-    return name == "local" or name.startswith("local-")
+def counted_per_run(tree):
+    """The rules whose hits the checker run counts (engine.Classifier.counted
+    holds the same): the local ones of ignore.d.*."""
+    return [rule for _name, file_rules in sorted((tree.ignore or {}).items())
+            for rule in file_rules if is_local(rule)]
+
+
+def add_run(statedir, rules, counts, warn=None):
+    """Add a checker run's counts ((hits, sole) per rule of `rules`, engine.
+    Classification.counts) to the counts file.  Never raises: an error is a
+    warning (on standard error by default)."""
+    warn = warn or _warn
+    if not rules:
+        return
+    try:
+        counted = Counts(statedir, warn)
+        counts = counts or [(0, 0)] * len(rules)
+        counted.add(rules, [hits for hits, _sole in counts], [sole for _hits, sole in counts])
+        counted.save()
+    except Exception as error:  # noqa: BLE001 - coverage never fails a run
+        warn(f"{os.path.join(statedir, FILE_NAME)}: rule coverage not counted: "
+             f"{getattr(error, 'strerror', None) or error}")
+
+
+def _warn(message):
+    sys.stderr.write(f"Warning: {message}\n")
 
 
 class Counts:
@@ -72,7 +94,7 @@ class Counts:
 
     def __init__(self, statedir, warn=None):
         self.path = os.path.join(statedir, FILE_NAME)
-        self.warn = warn or (lambda message: sys.stderr.write(f"Warning: {message}\n"))
+        self.warn = warn or _warn
         self.counted = []  # fingerprints of the logs counted (see file_fingerprint)
         self.entries = self._load()
 
@@ -252,6 +274,9 @@ def _run(options, checker_settings):
     tree = RuleTree(settings.rule_dir, settings.report_level)
     rules = ignore_rules(tree)
     CompiledRules(rules)  # a rule tree with errors: the error names the file and line
+    # Matched against every rule, added for those the checker does not count.
+    per_run = set(map(id, counted_per_run(tree)))
+    counted_here = [number for number, rule in enumerate(rules) if id(rule) not in per_run]
     counts = Counts(settings.state_dir)
     for path in options.count:
         if options.missing_ok and not os.path.lexists(path):
@@ -264,7 +289,10 @@ def _run(options, checker_settings):
                 lines = handle.read().split(b"\n")
         except OSError as error:
             raise CoverageError(f"{path}: cannot read the log: {error.strerror}") from None
-        counts.add(rules, *count(rules, [line for line in lines if line]))
+        hits, sole = count(rules, [line for line in lines if line])
+        counts.add([rules[number] for number in counted_here],
+                   [hits[number] for number in counted_here],
+                   [sole[number] for number in counted_here])
         counts.mark_counted(fingerprint)
     if options.count:
         counts.save()

@@ -22,8 +22,11 @@ Words used here:
 """
 
 import os
-from itertools import accumulate, compress
-from operator import not_
+from array import array
+from collections import Counter
+from itertools import accumulate, chain, compress
+from functools import partial
+from operator import eq, not_
 from typing import NamedTuple, Optional
 
 try:
@@ -38,8 +41,8 @@ except ImportError as error:
 
 from . import charclass, ere
 from .lines import WHITESPACE, has_trailing_whitespace, sort_order
-from .rules import (Rule, RuleError, WideTranslation, share_prefixes, translate, wide,
-                    wide_may_be_inexact)
+from .rules import (Rule, RuleError, WideTranslation, is_local, share_prefixes, translate,
+                    wide, wide_may_be_inexact)
 
 try:
     # The per-line loop in C++ (native/blockmatch.cc); optional at build time.
@@ -72,7 +75,7 @@ def _re2_options():
 
 class BlockMatch(NamedTuple):
     """One block of lines matched by CompiledRules.classify_block() (the C++
-    matcher returns the same six values as a tuple)."""
+    matcher returns the same seven values as a tuple)."""
 
     lines: int               # lines read
     events: bytes            # the lines no rule matched, as read, joined by newlines
@@ -80,6 +83,12 @@ class BlockMatch(NamedTuple):
     strip: bool              # whether one of them ends in white space (the report strips it)
     order: Optional[tuple]   # lines.sort_order() of them; None without events
     noticed: list            # (line, candidate hits, events before it) of each noticed line
+    # Hits per rule, for coverage: 2 * len(rules) native int64 (array "q"),
+    # the hits of rule i at i, its sole hits (the line matched no other rule)
+    # at len(rules) + i.  Only lines matched and not noticed are counted:
+    # their hits are final; a noticed line's are candidates, counted by the
+    # caller once confirmed (Classifier.classify_text).
+    counts: bytes
 
 
 class BlockResult(NamedTuple):
@@ -94,6 +103,10 @@ class BlockResult(NamedTuple):
     order: Optional[tuple]
     placed: list             # Classifier.place() of each line a raise rule matched
     timeouts: dict           # rule -> lines it could not decide in time (they were kept)
+    # (hits, sole hits) in this block of each rule of Classifier.counted, in
+    # that order: hits are lines it matched; sole hits, lines no other
+    # ignore.d rule matched (coverage.py says what is counted and when).
+    counts: tuple = ()
 
 
 def block_matcher_enabled():
@@ -289,17 +302,19 @@ class CompiledRules:
             noticed = [(lines[index], hits[index], events_before[index]) for index in noticed_at]
         order = sort_order(events) if events else None
         events = b"\n".join(events)
+        counts = _count_hits(len(self.rules), compress(hits, map(flagged.isdisjoint, hits)))
         return BlockMatch(len(lines), events, event_count, has_trailing_whitespace(events),
-                          order, noticed)
+                          order, noticed, counts.tobytes())
 
     def _decide(self, result, attention):
         """The block matcher's result with its undecided lines (beyond ASCII
         in a UTF-8 locale) matched: each becomes an event, a noticed line or
         nothing, as classify_block() would have made it."""
-        count, events, event_count, strip, order, noticed = result
+        count, events, event_count, strip, order, noticed, counts = result
         flagged = frozenset(index for index, flag in enumerate(attention) if flag)
         kept = []
         late_events = []  # (events before it, line)
+        dropped = []  # hits of the lines that turned out to be matched, not noticed
         for line, hits, events_before in noticed:
             if hits is None:
                 hits = self.match_candidates(line.rstrip(WHITESPACE))
@@ -307,6 +322,7 @@ class CompiledRules:
                     late_events.append((events_before, line))
                     continue
                 if flagged.isdisjoint(hits):
+                    dropped.append(hits)
                     continue
             # Events before it now include the undecided lines before it
             # that turned out to be events.
@@ -316,7 +332,12 @@ class CompiledRules:
             events, event_count = b"\n".join(lines), len(lines)
             order = sort_order(lines)
             strip = has_trailing_whitespace(events)
-        return BlockMatch(count, events, event_count, strip, order, kept)
+        if dropped:
+            more = _count_hits(len(self.rules), dropped)
+            total = array("q")
+            total.frombytes(counts)
+            counts = array("q", map(sum, zip(total, more))).tobytes()
+        return BlockMatch(count, events, event_count, strip, order, kept, counts)
 
     def matches(self, line):
         return bool(self.match(line))
@@ -346,6 +367,19 @@ def timeout_notice(rule, count):
 
 def _no_match(line):
     return []
+
+
+def _count_hits(size, matched):
+    """BlockMatch.counts, as an array, of the hit lists `matched` (each a
+    line's, for a set of `size` rules; empty lists count nothing)."""
+    matched = list(matched)
+    counts = array("q", bytes(16 * size))
+    for index, hits in Counter(chain.from_iterable(matched)).items():
+        counts[index] = hits
+    alone = compress(matched, map(partial(eq, 1), map(len, matched)))
+    for index, sole in Counter(chain.from_iterable(alone)).items():
+        counts[size + index] = sole
+    return counts
 
 
 def _translation(rule, translation, locale_name):
@@ -424,10 +458,17 @@ class Classification:
         self._violations_after_attack = {}
         self.lines = 0
         self.timeouts = {}  # rule -> lines it could not decide in time (they were kept)
+        self.counts = []  # the BlockResult.counts of the blocks, summed
 
     def add_block(self, block):
         """Add a Classifier.classify_text() BlockResult."""
         self.lines += block.lines
+        if block.counts:
+            if self.counts:
+                self.counts = [(hits + more_hits, sole + more_sole) for (hits, sole), (
+                    more_hits, more_sole) in zip(self.counts, block.counts)]
+            else:
+                self.counts = list(block.counts)
         if block.event_count:
             self.events.write_text(block.events, block.event_count, block.strip, block.order)
         self.add_placed(block.placed)
@@ -498,15 +539,23 @@ class Classifier:
         raise_rules, raise_tags = _tagged(
             [("cracking", tree.cracking), ("violations", tree.violations)])
         self._raise_count = len(raise_rules)
-        # Which ignore rule matched never matters, so ignore rules with the same
-        # syslog prefix share one pattern: a much smaller, faster RE2 program.
+        # Which ignore rule matched never matters to the report, so ignore
+        # rules with the same syslog prefix share one pattern: a much smaller,
+        # faster RE2 program.  The administrator's own rules (local, local-*)
+        # stand alone, each its own pattern, so their hits are counted per
+        # rule (`counted`, BlockResult.counts; see coverage.py).
         ignore_rules = [rule for _name, rules in sorted((tree.ignore or {}).items()) for rule in rules]
         if locale_name is _PROCESS_LOCALE:
             locale_name = charclass.utf8_locale()
-        shared = share_prefixes(ignore_rules, locale_name)
+        self.counted = [rule for rule in ignore_rules if is_local(rule)]
+        shared = share_prefixes([rule for rule in ignore_rules if not is_local(rule)],
+                                locale_name) + [(rule.pattern, [rule], None) for rule in self.counted]
         shared_rules = [Rule(pattern, members[0].path, members[0].line)
                         for pattern, members, _translation in shared]
         self._tags = raise_tags + [("ignore", "")] * len(shared)
+        # counted[i] is pattern _counted_at[i] of the quiet set
+        first_counted = len(raise_rules) + len(shared) - len(self.counted)
+        self._counted_at = list(range(first_counted, first_counted + len(self.counted)))
         try:
             self.quiet = CompiledRules(raise_rules + shared_rules,
                                        [None] * len(raise_rules)
@@ -531,13 +580,16 @@ class Classifier:
         match = self.quiet.classify_block(text, self._attention)
         placed = []
         late_events = []  # (events before it, line) for lines whose hits were all false
+        confirmed = []  # the confirmed hits of noticed lines, for the counts
         for line, hits, events_before in match.noticed:
             stripped = line.rstrip(WHITESPACE)
             if not self.quiet.unconfirmed.isdisjoint(hits):
                 hits = self.quiet.confirm(hits, stripped)
             if not hits:
                 late_events.append((events_before, line))
-            elif min(hits) < self._raise_count:
+                continue
+            confirmed.append(hits)
+            if min(hits) < self._raise_count:
                 placed.append(self.place(line, stripped, hits))
         if late_events:
             lines = _insert_lines(match.events, match.event_count, late_events)
@@ -547,7 +599,27 @@ class Classifier:
         timeouts = self.quiet.take_timeouts()
         if self.side.timeouts:
             timeouts.update(self.side.take_timeouts())
-        return BlockResult(*match[:5], placed, timeouts)
+        return BlockResult(*match[:5], placed, timeouts, self._counts(match.counts, confirmed))
+
+    def _counts(self, block_counts, confirmed):
+        """BlockResult.counts: the block matcher's counts of the counted
+        rules, and the ignore hits of noticed lines, now confirmed."""
+        if not self.counted:
+            return ()
+        counts = memoryview(block_counts).cast("q")
+        size = len(self.quiet)
+        hits = [counts[index] for index in self._counted_at]
+        sole = [counts[size + index] for index in self._counted_at]
+        position = {index: number for number, index in enumerate(self._counted_at)}
+        for line_hits in confirmed:
+            ignore_hits = [index for index in line_hits if index >= self._raise_count]
+            for index in ignore_hits:
+                number = position.get(index)
+                if number is not None:
+                    hits[number] += 1
+                    if len(ignore_hits) == 1:
+                        sole[number] += 1
+        return tuple(zip(hits, sole))
 
     def place(self, line, stripped, hits):
         """The sections logcheck's greplogoutput() puts a line in that some

@@ -323,6 +323,12 @@ _HOST_PREFIX = re.compile(rb"\^\((?:[^()\\\[\]]|\\.|" + _PLAIN_BRACKET + rb")*\)
                           + _PLAIN_BRACKET + rb"\+ ")
 
 
+def is_local(rule):
+    """Rules of the administrator's own files (local, local-*), not Debian's."""
+    name = os.path.basename(rule.path)
+    return name == "local" or name.startswith("local-")
+
+
 def split_host_prefix(pattern):
     """Split `^(TIMESTAMPS) [HOSTCHARS]+ REST` into (prefix, REST), or None.
 
