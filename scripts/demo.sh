@@ -59,6 +59,11 @@ up() {
         echo "    # The containers cannot reach a package index: the controller downloads"
         echo "    # the checker's dependencies and copies them."
         echo "    checker_dependency_source: wheelhouse"
+        echo "    # The native matcher is built in containers of the local images (no registry)."
+        echo "    checker_build_images:"
+        for suite in bullseye bookworm trixie; do
+            echo "      $suite: localhost/logsieve-test:$suite"
+        done
         echo "  children:"
         echo "    log_servers:"
         echo "      hosts:"
