@@ -195,7 +195,8 @@ def test_blocks_and_single_lines_group_alike():
     lines = [b"Nov 21 07:00:%02d web%d sshd[%d]: Failed password for %s from 10.0.0.%d port %d ssh2"
              % (n % 60, n % 3, 100 + n, [b"root", b"admin", b"x1", b"test"][n % 4], n % 250, 1000 + n)
              for n in range(500)]
-    lines += [b"a continuation line", b"", b"Nov 21 07:10:00 web1 kernel: [12.5] eth0: link up",
+    lines += [b"a continuation line", b"", b"Nov 21 07:09:00 web1", b"Nov 21 07:09:00 web1 ",
+              b"Nov 21 07:10:00 web1 kernel: [12.5] eth0: link up",
               b"Nov 21 07:10:00 web1 kernel: [13.5] eth0: link up"]
 
     def described(miner):
@@ -242,3 +243,9 @@ def test_groups_handed_over_after_a_fold_fold_too(monkeypatch):
     (group,) = report.groups()
     assert group.template.text == b"message <*> here" and group.count == 200
     assert len(group.slots()[0].values) == 200
+
+
+def test_a_header_without_a_message_is_one_line():
+    rows = syslogline.parse_block(b"Nov 21 07:44:38 myhost\nNov 21 07:44:39 h2 prog[1]: hello\n")
+    assert rows == [(b"Nov 21 07:44:38", b"myhost", b"", b""),
+                    (b"Nov 21 07:44:39", b"h2", b"prog", b"hello")]
