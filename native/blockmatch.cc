@@ -384,6 +384,7 @@ struct Run {
 struct RunMergerObject {
   PyObject_HEAD
   int fd;
+  int strip;                // whether lines lose their trailing white space
   size_t buffer_size;
   std::vector<Run>* runs;
   std::vector<int>* heap;   // indices of runs with a current line
@@ -447,12 +448,15 @@ void RunMergerDealloc(RunMergerObject* self) {
   Py_TYPE(self)->tp_free(reinterpret_cast<PyObject*>(self));
 }
 
-// RunMerger(fd, runs, buffer_size): runs is a sequence of (offset, length) of
-// sorted runs of lines in the file open as `fd`, in input order.
+// RunMerger(fd, runs, buffer_size, strip=False): runs is a sequence of
+// (offset, length) of sorted runs of lines in the file open as `fd`, in input
+// order; with `strip`, lines are written without their trailing white space
+// (lines.strip_line), as the report shows them.
 int RunMergerInit(RunMergerObject* self, PyObject* args, PyObject*) {
   PyObject* runs;
   Py_ssize_t buffer_size;
-  if (!PyArg_ParseTuple(args, "iOn", &self->fd, &runs, &buffer_size)) return -1;
+  self->strip = 0;
+  if (!PyArg_ParseTuple(args, "iOn|p", &self->fd, &runs, &buffer_size, &self->strip)) return -1;
   PyObject* sequence = PySequence_Fast(runs, "runs must be a sequence of (offset, length)");
   if (sequence == nullptr) return -1;
   delete self->runs;
@@ -507,7 +511,14 @@ PyObject* RunMergerRead(RunMergerObject* self, PyObject* args) {
   while (!heap.empty() && out.size() < static_cast<size_t>(size)) {
     std::pop_heap(heap.begin(), heap.end(), later);
     Run& run = (*self->runs)[heap.back()];
-    out.append(run.line.data(), run.line.size());
+    if (self->strip) {
+      size_t length = run.line.size() - 1;  // without its newline
+      while (length > 0 && IsTrailingSpace(run.line[length - 1])) length--;
+      out.append(run.line.data(), length);
+      out.push_back('\n');
+    } else {
+      out.append(run.line.data(), run.line.size());
+    }
     errno = 0;
     if (NextLine(self->fd, self->buffer_size, run)) {
       std::push_heap(heap.begin(), heap.end(), later);
@@ -552,7 +563,8 @@ PyMODINIT_FUNC PyInit__blockmatch(void) {
   run_merger_type.tp_basicsize = sizeof(RunMergerObject);
   run_merger_type.tp_flags = Py_TPFLAGS_DEFAULT;
   run_merger_type.tp_doc =
-      "RunMerger(fd, runs, buffer_size): sorted runs (offset, length) of a file, merged stably.";
+      "RunMerger(fd, runs, buffer_size, strip=False): sorted runs (offset, length) of a file, "
+      "merged stably, lines stripped of trailing white space with strip.";
   run_merger_type.tp_new = PyType_GenericNew;
   run_merger_type.tp_init = reinterpret_cast<initproc>(RunMergerInit);
   run_merger_type.tp_dealloc = reinterpret_cast<destructor>(RunMergerDealloc);

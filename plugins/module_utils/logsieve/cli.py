@@ -229,18 +229,6 @@ def report_sections(result, settings):
     return sections
 
 
-class _Counting:
-    """A stream that counts the lines written through it."""
-
-    def __init__(self, out):
-        self.out = out
-        self.lines = 0
-
-    def write(self, data):
-        self.lines += data.count(b"\n")
-        return self.out.write(data)
-
-
 def write_report(result, settings, notices, errors, out, layout=None):
     """Write the report in logcheck's layout (or as JSON Lines) to `out`, a
     binary stream.  With `layout` (a list; `out` must then be a file), append
@@ -261,11 +249,11 @@ def write_report(result, settings, notices, errors, out, layout=None):
                 layout.append(Part("text", "", 0, start, out.tell()))
 
     def section(kind, title, write):
+        """write(out): the number of lines it wrote under the title."""
         start = out.tell() + len(section_header(title)) if layout is not None else 0
-        counting = _Counting(out)
-        if write(counting) and layout is not None:
-            # the lines under the title: all but the title, underline and blank line
-            layout.append(Part(kind, title, counting.lines - 3, start, out.tell() - 1))
+        written = write(out)
+        if written and layout is not None:
+            layout.append(Part(kind, title, written, start, out.tell() - 1))
 
     text(b"".join(notice.encode("utf-8") for notice in notices))
     if settings.intro:

@@ -15,6 +15,7 @@ WHITESPACE = b" \t\n\v\f\r"
 # Every white space byte but newline, mapped to CR: one search then finds a
 # line that ends in any of them.
 _BLANKS_TO_CR = bytes.maketrans(b" \t\v\f", b"\r\r\r\r")
+_BLANKS = WHITESPACE.replace(b"\n", b"")  # within a line
 
 # The key of logcheck's `sort -k 1,3 -s` in the C locale: up to the end of the
 # third field (runs of non-blanks, each with the blanks before it).
@@ -35,9 +36,23 @@ def has_trailing_whitespace(text):
 def stripped_blocks(blocks):
     """Blocks (each ending in a newline) with every line stripped."""
     for block in blocks:
-        if has_trailing_whitespace(block[:-1]):
-            block = b"\n".join(map(strip_line, block[:-1].split(b"\n"))) + b"\n"
-        yield block
+        body = block[:-1]
+        marked = body.translate(_BLANKS_TO_CR)
+        end = marked.find(b"\r\n")
+        if end < 0 and not marked.endswith(b"\r"):
+            yield block
+            continue
+        # Only the lines that end in white space are cut (few, as a rule):
+        # each piece runs from a newline to the end of such a line.
+        pieces = []
+        start = 0
+        while end >= 0:
+            pieces.append(body[start:end + 1].rstrip(_BLANKS))
+            start = end + 1
+            end = marked.find(b"\r\n", start)
+        pieces.append(body[start:].rstrip(_BLANKS))
+        pieces.append(b"\n")
+        yield b"".join(pieces)
 
 
 def sort_order(lines):

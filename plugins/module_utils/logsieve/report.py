@@ -165,14 +165,19 @@ class SortedLines:
             self._file.close()
             self._file = None
 
-    def blocks(self):
-        """The sorted lines as blocks of whole lines, each ending in a newline."""
-        if self._file is not None and len(self._runs) > 1:
+    def blocks(self, strip=False):
+        """The sorted lines as blocks of whole lines, each ending in a newline;
+        with `strip`, without their trailing white space (lines.strip_line)."""
+        if self._file is not None and self._merge and (len(self._runs) > 1 or strip):
+            # merged (or only stripped: one run) by the native module
             self._file.flush()
             merger = RunMerger(self._file.fileno(), [tuple(run) for run in self._runs],
-                               max(MERGE_MIN_BUFFER, MERGE_BUFFERS // len(self._runs)))
+                               max(MERGE_MIN_BUFFER, MERGE_BUFFERS // len(self._runs)), strip)
             yield from iter(functools.partial(merger.read, BLOCK_SIZE), b"")
             self.close()
+            return
+        if strip:
+            yield from stripped_blocks(self.blocks())
             return
         if self._file is not None:
             self._file.flush()
@@ -236,7 +241,7 @@ def section_header(title):
 def report_blocks(lines):
     """A section's lines (SortedLines) in report order, as blocks of whole
     lines ending in newlines, trailing white space stripped as logcheck does."""
-    return stripped_blocks(lines.blocks()) if lines.needs_strip else lines.blocks()
+    return lines.blocks(strip=lines.needs_strip)
 
 
 def write_section(out, title, lines):
@@ -250,9 +255,10 @@ def write_section(out, title, lines):
     written = 0
     for block in itertools.chain([first], blocks):
         out.write(block)
-        written += block.count(b"\n")
+        if lines.unique:  # sort -u left fewer than were added
+            written += block.count(b"\n")
     out.write(b"\n")
-    return written
+    return written if lines.unique else len(lines)
 
 
 class Part(NamedTuple):

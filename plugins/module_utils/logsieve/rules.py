@@ -211,6 +211,7 @@ def _plain_bracket_ok(bracket):
     return True
 
 
+@functools.lru_cache(maxsize=8192)  # the same in every locale: read once
 def _verbatim(pattern):
     """The Translation of a rule RE2 can take as it is, or None."""
     if not _VERBATIM.fullmatch(pattern):

@@ -131,14 +131,18 @@ def _without_punctuation(slot):
 
 
 def write_groups(out, title, groups):
-    """Write one grouped section (title, groups, blank line) if it has any."""
+    """Write one grouped section (title, groups, blank line) if it has any;
+    the number of lines written under the title."""
     if not groups:
-        return False
+        return 0
     out.write(section_header(title))
+    written = 0
     for group in groups:
-        out.write(format_group(group))
+        text = format_group(group)
+        out.write(text)
+        written += text.count(b"\n")
     out.write(b"\n")
-    return True
+    return written
 
 
 def program_counts(grouped):
