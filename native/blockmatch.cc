@@ -8,7 +8,10 @@
 // the few lines whose hits need a closer look, and how many lines each rule
 // matched (rule coverage, counted on the way).  The rules are the same
 // RE2 patterns the engine gives google-re2's Set (engine.CompiledRules), so
-// both matchers give the same hits; the test suite compares them.
+// both matchers give the same hits; the test suite compares them.  The other
+// per-line loops of a run live here too, each with its Python twin: the
+// report's order (sort_lines, RunMerger) and the grouped report's buckets
+// (bucket_lines).
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -25,6 +28,7 @@
 #include <cwctype>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -300,12 +304,15 @@ PyObject* ClassRuns(PyObject*, PyObject* args) {
 }
 
 PyObject* SortLines(PyObject*, PyObject* args);  // below, with the run merger
+PyObject* BucketLines(PyObject*, PyObject* args);  // below: the grouped report's buckets
 
 PyMethodDef module_methods[] = {
     {"class_runs", ClassRuns, METH_VARARGS,
      "class_runs(name) -> [(first, last), ...] of iswctype(3) in the current locale"},
     {"sort_lines", SortLines, METH_VARARGS,
      "sort_lines(text) -> (lines sorted stably on sort -k 1,3's key, first key, last key)"},
+    {"bucket_lines", BucketLines, METH_VARARGS,
+     "bucket_lines(text) -> [(program, key, indices, stamps, hosts, messages), ...]"},
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -546,6 +553,219 @@ PyModuleDef module_def = {
     "Block-at-a-time matching of log lines against an RE2 set; logcheck's sort order.", -1,
     module_methods,
 };
+
+// --- The grouped report's buckets (templates.TemplateMiner.add_block) -------
+//
+// Under -u every reported line is parsed into its syslog header's parts and
+// put in a bucket with the lines of the same program whose messages are the
+// same but for digits and hexadecimal letters; a bucket's lines are then
+// read by one regular expression (templates.py).  In Python the parsing alone
+// costs more than matching the line against every rule, so it is done here.
+// The parse is syslogline._LINES's, decided the way its backtracking decides
+// (templates.buckets() is the Python twin; the tests compare the two).
+
+inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+struct Header {
+  std::string_view stamp, host, program, message;
+};
+
+// Where `stamp` of _HEADER_PATTERN ends in line[0, length), followed by a
+// space, or 0 when the line does not start with one.
+Py_ssize_t StampEnd(const char* s, Py_ssize_t n) {
+  auto digits = [&](Py_ssize_t at, int count) {
+    for (int i = 0; i < count; i++) {
+      if (at + i >= n || !IsDigit(s[at + i])) return false;
+    }
+    return true;
+  };
+  auto at_is = [&](Py_ssize_t at, char c) { return at < n && s[at] == c; };
+  Py_ssize_t end = 0;
+  if (n >= 15 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'a' && s[1] <= 'z' && s[2] >= 'a' &&
+      s[2] <= 'z' && s[3] == ' ' && (s[4] == ' ' || IsDigit(s[4])) && IsDigit(s[5]) &&
+      s[6] == ' ' && digits(7, 2) && s[9] == ':' && digits(10, 2) && s[12] == ':' &&
+      digits(13, 2)) {
+    end = 15;  // Nov 21 07:44:38
+  } else if (digits(0, 4) && at_is(4, '-') && digits(5, 2) && at_is(7, '-') && digits(8, 2) &&
+             at_is(10, 'T')) {
+    end = 11;  // 2026-11-21T07:44:38.123456+00:00
+    while (end < n && (IsDigit(s[end]) || s[end] == ':' || s[end] == '.')) end++;
+    if (end == 11) return 0;
+    if (at_is(end, 'Z')) {
+      end++;
+    } else if ((at_is(end, '+') || at_is(end, '-')) && digits(end + 1, 2)) {
+      // the zone's ':' is taken when there is one; then it must be complete
+      end = at_is(end + 3, ':') ? (digits(end + 4, 2) ? end + 6 : 0)
+                                : (digits(end + 3, 2) ? end + 5 : 0);
+      if (end == 0) return 0;
+    }
+  } else {
+    return 0;
+  }
+  return at_is(end, ' ') ? end : 0;
+}
+
+// After a program name: `(?:\[[0-9]+\])?:(?= |$)`; where the message's
+// optional space starts, or -1.
+Py_ssize_t AfterColon(const char* s, Py_ssize_t n, Py_ssize_t at) {
+  if (at < n && s[at] == '[') {
+    Py_ssize_t j = at + 1;
+    while (j < n && IsDigit(s[j])) j++;
+    if (j > at + 1 && j < n && s[j] == ']') at = j + 1;
+  }
+  if (at < n && s[at] == ':' && (at + 1 == n || s[at + 1] == ' ')) return at + 1;
+  return -1;
+}
+
+Header ParseHeader(const char* s, Py_ssize_t n) {
+  Header header{{}, {}, {}, std::string_view(s, static_cast<size_t>(n))};
+  Py_ssize_t stamp_end = StampEnd(s, n);
+  if (stamp_end == 0) return header;
+  Py_ssize_t host_start = stamp_end + 1, host_end = host_start;
+  while (host_end < n && s[host_end] != ' ') host_end++;
+  if (host_end == host_start) return header;
+  header.stamp = std::string_view(s, static_cast<size_t>(stamp_end));
+  header.host = std::string_view(s + host_start, static_cast<size_t>(host_end - host_start));
+  Py_ssize_t message = host_end < n ? host_end + 1 : n;  // ` ?` when there is no program
+  if (host_end < n) {
+    // `[^ \[:]+(?:\([^ )]*\))?`, then the pid and the colon: the longest
+    // run first, then shorter ones ending before a '(' whose group closes.
+    Py_ssize_t start = host_end + 1, run_end = start;
+    while (run_end < n && s[run_end] != ' ' && s[run_end] != '[' && s[run_end] != ':') run_end++;
+    Py_ssize_t program_end = -1, after = -1;
+    if (run_end > start) {
+      after = AfterColon(s, n, run_end);
+      if (after >= 0) program_end = run_end;
+      for (Py_ssize_t open = run_end - 1; program_end < 0 && open > start; open--) {
+        if (s[open] != '(') continue;
+        Py_ssize_t close = open + 1;
+        while (close < n && s[close] != ' ' && s[close] != ')') close++;
+        if (close < n && s[close] == ')') {
+          after = AfterColon(s, n, close + 1);
+          if (after >= 0) program_end = close + 1;
+        }
+      }
+    }
+    if (program_end >= 0) {
+      header.program = std::string_view(s + start, static_cast<size_t>(program_end - start));
+      message = after < n && s[after] == ' ' ? after + 1 : after;
+    }
+  }
+  header.message = std::string_view(s + message, static_cast<size_t>(n - message));
+  return header;
+}
+
+PyObject* Bytes(std::string_view text) {
+  return PyBytes_FromStringAndSize(text.data(), static_cast<Py_ssize_t>(text.size()));
+}
+
+// bucket_lines(text) -> [(program, key, indices, stamps, hosts, messages), ...]
+// text: lines joined by newlines, a final newline or not.  One entry per
+// bucket, in the order of (program + b"\n" + key); key is the message
+// without its digits and hexadecimal letters; indices, stamps and hosts are
+// tuples with an item per line (b"" where the header has none); messages,
+// the bucket's messages joined by newlines.
+PyObject* BucketLines(PyObject*, PyObject* args) {
+  Py_buffer block;
+  if (!PyArg_ParseTuple(args, "y*", &block)) return nullptr;
+  const char* text = static_cast<const char*>(block.buf);
+  Py_ssize_t length = block.len;
+  if (length > 0 && text[length - 1] == '\n') length--;
+  std::vector<Header> headers;
+  // Each line's bucket name (program, newline, key) in one arena, reserved
+  // whole so that the views into it stay valid: a name is at most its line
+  // and a newline.
+  std::string arena;
+  std::unordered_map<std::string_view, size_t> bucket_of;
+  std::vector<std::pair<std::string_view, std::vector<size_t>>> buckets;
+  Py_BEGIN_ALLOW_THREADS
+  arena.reserve(2 * static_cast<size_t>(length) + 2);
+  for (Py_ssize_t start = 0;;) {
+    const char* newline = static_cast<const char*>(
+        memchr(text + start, '\n', static_cast<size_t>(length - start)));
+    Py_ssize_t end = newline != nullptr ? newline - text : length;
+    headers.push_back(ParseHeader(text + start, end - start));
+    const Header& header = headers.back();
+    size_t name_start = arena.size();
+    arena.append(header.program);
+    arena.push_back('\n');
+    for (char c : header.message) {
+      if (!IsDigit(c) && !((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) arena.push_back(c);
+    }
+    std::string_view name(arena.data() + name_start, arena.size() - name_start);
+    auto found = bucket_of.emplace(name, buckets.size());
+    if (found.second) buckets.emplace_back(name, std::vector<size_t>());
+    buckets[found.first->second].second.push_back(headers.size() - 1);
+    if (newline == nullptr) break;
+    start = end + 1;
+  }
+  std::sort(buckets.begin(), buckets.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  Py_END_ALLOW_THREADS
+  // A block has few hosts: one bytes object each.
+  std::vector<std::pair<std::string_view, PyObject*>> host_objects;
+  auto host_object = [&](std::string_view host) -> PyObject* {
+    for (auto& known : host_objects) {
+      if (known.first == host) {
+        Py_INCREF(known.second);
+        return known.second;
+      }
+    }
+    PyObject* object = Bytes(host);
+    if (object != nullptr && host_objects.size() < 64) {
+      Py_INCREF(object);
+      host_objects.emplace_back(host, object);
+    }
+    return object;
+  };
+  PyObject* result = PyList_New(0);
+  for (size_t number = 0; result != nullptr && number < buckets.size(); number++) {
+    const std::string_view name = buckets[number].first;
+    const std::vector<size_t>& members = buckets[number].second;
+    const Py_ssize_t count = static_cast<Py_ssize_t>(members.size());
+    const Header& head = headers[members[0]];
+    std::string messages;
+    PyObject* indices = PyTuple_New(count);
+    PyObject* stamps = PyTuple_New(count);
+    PyObject* hosts = PyTuple_New(count);
+    bool failed = indices == nullptr || stamps == nullptr || hosts == nullptr;
+    for (Py_ssize_t slot = 0; !failed && slot < count; slot++) {
+      const Header& header = headers[members[static_cast<size_t>(slot)]];
+      PyObject* index = PyLong_FromSize_t(members[static_cast<size_t>(slot)]);
+      PyObject* stamp = Bytes(header.stamp);
+      PyObject* host = host_object(header.host);
+      if (index == nullptr || stamp == nullptr || host == nullptr) {
+        Py_XDECREF(index);
+        Py_XDECREF(stamp);
+        Py_XDECREF(host);
+        failed = true;
+        break;
+      }
+      PyTuple_SET_ITEM(indices, slot, index);
+      PyTuple_SET_ITEM(stamps, slot, stamp);
+      PyTuple_SET_ITEM(hosts, slot, host);
+      if (slot > 0) messages.push_back('\n');
+      messages.append(header.message);
+    }
+    PyObject* entry = failed ? nullptr : Py_BuildValue(
+        "(Ny#OOOy#)", Bytes(head.program),  // (y# makes None of a null pointer)
+        name.data() + head.program.size() + 1,
+        static_cast<Py_ssize_t>(name.size() - head.program.size() - 1), indices, stamps,
+        hosts, messages.data(), static_cast<Py_ssize_t>(messages.size()));
+    Py_XDECREF(indices);
+    Py_XDECREF(stamps);
+    Py_XDECREF(hosts);
+    if (entry == nullptr || PyList_Append(result, entry) < 0) {
+      Py_XDECREF(entry);
+      Py_CLEAR(result);
+      break;
+    }
+    Py_DECREF(entry);
+  }
+  for (auto& known : host_objects) Py_DECREF(known.second);
+  PyBuffer_Release(&block);
+  return result;
+}
 
 }  // namespace
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from benchmarks import corpus
-from logsieve import engine
+from logsieve import engine, templates
 from logsieve.engine import Classifier
 from logsieve.levels import REPORT_LEVELS
 from logsieve.lines import sort_order
@@ -396,3 +396,31 @@ def test_grouped_report_is_the_same_with_and_without_the_native_module(tmp_path)
             env=dict(os.environ, LOGSIEVE_BLOCKMATCH=native)).stdout)
     assert reports[0] == reports[1]
     assert reports[0].count(b"\n") > 10
+
+
+# Headers as syslogline reads them, and the ways they can fail to be one.
+HEADER_PIECES = [
+    b"Nov 21 07:44:38", b"Nov  1 07:44:38", b"nov 21 07:44:38", b"Nov 21 7:44:38",
+    b"2026-11-21T07:44:38.123456+00:00", b"2026-11-21T07:44:38+0000", b"2026-11-21T07:44:38Z",
+    b"2026-11-21T07:44:38+00:0", b"2026-11-21T07:44:38+0", b"2026-11-21T", b"2026-11-21T.:Zx",
+    b" ", b"", b"host", b"h\t", b"sshd[12]:", b"sshd:", b"sshd[x]:", b"sshd[12]", b"CRON(pam)[3]:",
+    b"prog(a:b)[12]:", b"prog(a b)x:", b"a(b(c)[1]:", b"postfix/smtpd[9]:", b"kernel:", b":", b"x:y",
+    b"msg", b"[12]", b"(x)", b"\xff\xfe", b"0xdeadBEEF", b"\r",
+]
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_native_and_python_buckets_agree(seed, monkeypatch):
+    """templates.buckets(): the C++ parse of the headers and sort into buckets
+    gives what syslogline's regular expression and Python's sort give."""
+    rng = __import__("random").Random(seed)
+    lines = [b"".join(rng.choice(HEADER_PIECES) + rng.choice([b" ", b"", b"  "])
+                      for _piece in range(rng.randrange(6))).rstrip(b"\n")
+             for _line in range(300)]
+    lines += [b"", b"Nov 21 07:44:38 myhost", b"Nov 21 07:44:38 myhost "]
+    text = b"\n".join(lines) + rng.choice([b"", b"\n"])
+    native = templates.buckets(text)
+    monkeypatch.setenv("LOGSIEVE_BLOCKMATCH", "0")
+    python = templates.buckets(text)
+    assert native == python
+    assert sorted(index for bucket in native for index in bucket[2]) == list(range(len(lines)))

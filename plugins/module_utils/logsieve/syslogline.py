@@ -16,8 +16,8 @@ from collections import namedtuple
 _HEADER_PATTERN = (
     rb"(?P<stamp>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}"
     rb"|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(?:Z|[+-][0-9]{2}:?[0-9]{2})?)"
-    rb" (?P<host>[^ \n]+)"  # never past its line: a header without a message
-    rb"(?: (?P<program>[^ \[:]+(?:\([^ )]*\))?)(?:\[(?P<pid>[0-9]+)\])?:(?= |$))? ?")
+    rb" (?P<host>[^ \n]+)"  # no part goes past its line (a header without a message)
+    rb"(?: (?P<program>[^ \[:\n]+(?:\([^ )\n]*\))?)(?:\[(?P<pid>[0-9]+)\])?:(?= |$))? ?")
 _HEADER = re.compile(_HEADER_PATTERN)
 # Every line of a block: its header's parts but the pid (b"" where missing),
 # then its message.  (A group less to capture: one object less per line.)

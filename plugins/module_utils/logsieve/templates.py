@@ -35,7 +35,13 @@ import re
 from collections import Counter
 
 from . import syslogline
+from .engine import block_matcher_enabled
 from .syslogline import time_key
+
+try:  # the C++ twin of buckets(), in the block matcher's module
+    from ._blockmatch import bucket_lines as _native_buckets
+except ImportError:  # not built (or built before it had one): Python's
+    _native_buckets = None
 
 PLACEHOLDER = re.compile(rb"<([A-Z*]+)>")
 
@@ -170,6 +176,39 @@ def mask_token(token):
     if any(48 <= byte <= 57 for byte in token):
         return _DIGITS.sub(b"<NUM>", _HEX_RUN.sub(b"<HEX>", token)), "MIXED", token
     return token, None, None
+
+
+def buckets(text):
+    """The lines of a block (joined by newlines, a final newline or not) in
+    buckets: lines of one program whose messages differ only in digits and
+    hexadecimal letters.  A list of (program, key, indices, stamps, hosts,
+    messages), in the order of program + b"\\n" + key; key: the message
+    without those characters; indices, stamps and hosts: a tuple with an item
+    per line of the bucket, in block order (b"" where the header has none);
+    messages: theirs, joined by newlines.  The C++ twin in the native module
+    does the same (when it is in use, see engine.block_matcher_enabled)."""
+    if _native_buckets is not None and block_matcher_enabled():
+        return _native_buckets(text)
+    rows = syslogline.parse_block(text)
+    stamps, hosts, programs, messages = zip(*rows)
+    # _TRANSLATE of every message, in one call (no message holds a newline)
+    keys = b"\n".join(messages).translate(None, _KEY_DROPS).split(b"\n")
+    names = list(map(b"\n".join, zip(programs, keys)))  # no line holds a newline
+    # Buckets in the order of their text, lines in a bucket in block order: a
+    # sort on each distinct bucket's rank (an integer compares faster than a
+    # long message).
+    rank = {name: number for number, name in enumerate(sorted(set(names)))}
+    ranks = list(map(rank.__getitem__, names))
+    order = sorted(range(len(rows)), key=ranks.__getitem__)
+    result = []
+    for _rank, members in itertools.groupby(order, key=ranks.__getitem__):
+        members = tuple(members)
+        first = members[0]
+        result.append((programs[first], keys[first], members,
+                       tuple(map(stamps.__getitem__, members)),
+                       tuple(map(hosts.__getitem__, members)),
+                       b"\n".join(map(messages.__getitem__, members))))
+    return result
 
 
 class Slot:
@@ -520,47 +559,35 @@ class TemplateMiner:
 
     def add_block(self, text):
         """Count the lines of a block (lines joined by newlines).  Lines are
-        sorted into buckets by program and cache key, and each bucket whose
-        skeleton has an extractor is read by one findall() over its messages
-        and counted in bulk: the per-line work is done in C (parsing, keys,
-        the sort into buckets, the counting)."""
-        rows = syslogline.parse_block(text)
-        stamps, hosts, programs, messages = zip(*rows)
-        # _TRANSLATE of every message, in one call (no message holds a newline)
-        keys = b"\n".join(messages).translate(None, _KEY_DROPS).split(b"\n")
-        buckets = list(map(b"\n".join, zip(programs, keys)))  # no line holds a newline
-        # Buckets in the order of their text, lines in a bucket in block
-        # order: a sort on each distinct bucket's rank (an integer compares
-        # faster than a long message).
-        rank = {bucket: number for number, bucket in enumerate(sorted(set(buckets)))}
-        ranks = list(map(rank.__getitem__, buckets))
-        order = sorted(range(len(rows)), key=ranks.__getitem__)
-        for _rank, members in itertools.groupby(order, key=ranks.__getitem__):
-            members = list(members)
-            first = members[0]
-            program = programs[first] or None
-            if len(members) > 1:
-                pick = operator.itemgetter(*members)
-                if self._bulk(program, keys[first], self._lines + first, pick(stamps),
-                              pick(hosts), pick(messages)):
-                    continue
-            for member in members:
-                index, self._lines = self._lines, self._lines + member
-                self.add(syslogline.Header(stamps[member] or None, hosts[member] or None,
-                                           program, None, messages[member]))
-                self._lines = index
-        self._lines += len(rows)
+        sorted into buckets by program and cache key (buckets()), and each
+        bucket whose skeleton has an extractor is read by one findall() over
+        its messages and counted in bulk: the per-line work is done in C
+        (parsing, keys, the sort into buckets, the counting)."""
+        lines = 0
+        for program, key, indices, stamps, hosts, messages in buckets(text):
+            lines += len(indices)
+            program = program or None
+            if len(indices) > 1 and self._bulk(program, key, self._lines + indices[0], stamps,
+                                               hosts, messages):
+                continue
+            for index, stamp, host, message in zip(indices, stamps, hosts,
+                                                   messages.split(b"\n")):
+                counted, self._lines = self._lines, self._lines + index
+                self.add(syslogline.Header(stamp or None, host or None, program, None, message))
+                self._lines = counted
+        self._lines += lines
 
     def _bulk(self, program, key, first, stamps, hosts, messages):
-        """Count a bucket's lines through its skeleton's extractor, if it has
-        one and it reads every line; whether it did."""
+        """Count a bucket's lines (`messages`: joined by newlines) through its
+        skeleton's extractor, if it has one and it reads every line; whether
+        it did."""
         if self._redirect or self._wild:
             return False
         for candidate in self._known.get(key, ()):
             extractor = candidate[3]
             if extractor is not None:
-                rows = extractor.findall(b"\n".join(messages))
-                if len(rows) != len(messages):
+                rows = extractor.findall(messages)
+                if len(rows) != len(stamps):
                     return False
                 if extractor.groups == 1:
                     rows = [(value,) for value in rows]
