@@ -2,6 +2,7 @@
 and report sections come out in sort(1)'s order whether or not they skip it."""
 
 import os
+import random
 import subprocess
 import sys
 
@@ -413,7 +414,7 @@ HEADER_PIECES = [
 def test_native_and_python_buckets_agree(seed, monkeypatch):
     """templates.buckets(): the C++ parse of the headers and sort into buckets
     gives what syslogline's regular expression and Python's sort give."""
-    rng = __import__("random").Random(seed)
+    rng = random.Random(seed)
     lines = [b"".join(rng.choice(HEADER_PIECES) + rng.choice([b" ", b"", b"  "])
                       for _piece in range(rng.randrange(6))).rstrip(b"\n")
              for _line in range(300)]

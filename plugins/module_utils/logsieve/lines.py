@@ -36,10 +36,9 @@ def has_trailing_whitespace(text):
 def stripped_blocks(blocks):
     """Blocks (each ending in a newline) with every line stripped."""
     for block in blocks:
-        body = block[:-1]
-        marked = body.translate(_BLANKS_TO_CR)
+        marked = block.translate(_BLANKS_TO_CR)
         end = marked.find(b"\r\n")
-        if end < 0 and not marked.endswith(b"\r"):
+        if end < 0:
             yield block
             continue
         # Only the lines that end in white space are cut (few, as a rule):
@@ -47,11 +46,10 @@ def stripped_blocks(blocks):
         pieces = []
         start = 0
         while end >= 0:
-            pieces.append(body[start:end + 1].rstrip(_BLANKS))
+            pieces.append(block[start:end + 1].rstrip(_BLANKS))
             start = end + 1
             end = marked.find(b"\r\n", start)
-        pieces.append(body[start:].rstrip(_BLANKS))
-        pieces.append(b"\n")
+        pieces.append(block[start:])  # from the last such line's newline on
         yield b"".join(pieces)
 
 
