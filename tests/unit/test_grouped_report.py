@@ -39,8 +39,12 @@ def test_grouped_report(grouped):
     assert b"      3  sshd: Invalid user <USER> from <IP> port <NUM>\n" in report
     assert b"<USER> admin (2), test (1)\n" in report
     assert b"on web1 (2), web2 (1)" in report
-    assert b"backup of <PATH> failed \xff\xfe\n" in report
-    assert b"a continuation line without a header\n" in report
+    # a group of one line shows the line, not a template and its values
+    assert b"      1  backup: backup of /srv failed \xff\xfe\n" \
+           b"          at Nov 21 07:00:04 on web1\n" in report
+    assert b"<PATH>" not in report
+    # nothing to say of when and where a line without a header was seen
+    assert b"      1  a continuation line without a header\n\n" in report
     assert b"tick" not in report  # ignored by the rules, as without -u
     assert b"Lines per program" not in report
 

@@ -3,7 +3,7 @@ varying words, and the rule that two different messages are never merged."""
 
 import pytest
 
-from logsieve import syslogline, templates
+from logsieve import summary, syslogline, templates
 from logsieve.templates import TemplateMiner, mask_token
 
 
@@ -249,3 +249,17 @@ def test_a_header_without_a_message_is_one_line():
     rows = syslogline.parse_block(b"Nov 21 07:44:38 myhost\nNov 21 07:44:39 h2 prog[1]: hello\n")
     assert rows == [(b"Nov 21 07:44:38", b"myhost", b"", b""),
                     (b"Nov 21 07:44:39", b"h2", b"prog", b"hello")]
+
+
+def test_a_group_with_one_value_per_placeholder_shows_its_message():
+    line = b"Nov 21 07:00:0%d web1 kernel: usb 1-1: reset high-speed USB device number 2 using ehci"
+    repeated = summary.group_lines([line % second for second in range(3)]).groups()
+    assert summary.format_group(repeated[0]) == (
+        b"      3  kernel: usb 1-1: reset high-speed USB device number 2 using ehci\n"
+        b"          from Nov 21 07:00:00 to Nov 21 07:00:02 on web1\n")
+    # one value differs: the template, with the values
+    varied = summary.group_lines([line % 0, line.replace(b"number 2", b"number 3") % 1]).groups()
+    assert [group.count for group in varied] == [2]
+    text = summary.format_group(varied[0])
+    assert text.startswith(b"      2  kernel: usb <NUM>-<NUM>: reset high-speed USB device number <NUM> ")
+    assert b"<NUM> 2 (1), 3 (1)" in text

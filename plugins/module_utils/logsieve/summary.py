@@ -14,7 +14,7 @@ from collections import Counter
 
 from .report import report_blocks, section_header
 from .syslogline import parse
-from .templates import OTHERS, Slot, TemplateMiner, most_frequent, split_token
+from .templates import OTHERS, Slot, TemplateMiner, most_frequent, placeholder, split_token
 
 TOP_VALUES = 5
 TOP_HOSTS = 5
@@ -97,10 +97,21 @@ def _counted(counter, top):
 
 def format_group(group):
     """A group as report text: the count and template, then one indented
-    line for when and where, and one for each placeholder's values."""
+    line for when and where, and one for each placeholder's values.  A
+    group whose placeholders each hold one value (a group of one line, or
+    the same line repeated) shows its message instead: it is shorter to
+    read than a template with a line for each value."""
     program = group.program + b": " if group.program else b""
-    text = [b"%7d  %s%s\n" % (group.count, program, group.template.text)]
+    slots = group.slots()
+    message = _message(group, slots)
+    if message is not None:
+        text = [b"%7d  %s%s\n" % (group.count, program, message)]
+        slots = []
+    else:
+        text = [b"%7d  %s%s\n" % (group.count, program, group.template.text)]
     if group.first_time is None:
+        if message is not None and not group.hosts:
+            return text[0]  # nothing more to say of it (no header)
         when = b"time unknown"
     elif group.first_time == group.last_time:
         when = b"at %s" % group.first_time
@@ -111,7 +122,7 @@ def format_group(group):
                            else next(iter(group.hosts)))
     text.append(INDENT + when + b"\n")
     constant = []
-    for slot in group.slots():
+    for slot in slots:
         if slot.kind == "MIXED":  # its values are whole tokens: show them without the
             slot = _without_punctuation(slot)  # punctuation the template shows
         if group.count > 1 and len(slot.values) == 1 and OTHERS not in slot.values:
@@ -121,6 +132,20 @@ def format_group(group):
     if constant:
         text.append(INDENT + b"every line: " + b", ".join(constant) + b"\n")
     return b"".join(text)
+
+
+def _message(group, slots):
+    """The template with each placeholder's only value put back, or None
+    when a placeholder has more than one (a word with digits holds its
+    whole token, the others the value inside their shape)."""
+    tokens = list(group.template.skeleton)
+    for position, slot in zip(sorted(group.template.kinds), slots):
+        if len(slot.values) != 1 or OTHERS in slot.values:
+            return None
+        value = next(iter(slot.values))
+        tokens[position] = value if slot.kind == "MIXED" else \
+            slot.shape.replace(placeholder(slot.kind), value, 1)
+    return b" ".join(tokens)
 
 
 def _without_punctuation(slot):
