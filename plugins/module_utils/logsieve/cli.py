@@ -18,20 +18,17 @@ import time
 
 from . import __version__
 from .config import DEFAULT_CONF, JOURNAL, REPORT_FORMATS, Settings, read_conf, read_log_list
-from .delivery import DeliveryError
-from .digest import mail_report
 from .engine import Classifier, timeout_notice
 from .lock import RunLock
 from . import logsentry
 from .multilog import MultilogSource, is_multilog_dir
-from . import watch
 from .pipeline import classify_blocks, read_groups
-from .jsonreport import write_json_report
 from .report import Part, SortedLines, read_optional, section_header, write_section
-from .summary import GroupedSection, fold_block, group_section, write_groups, write_overview
 from .rules import RuleTree
 from .cursor import remove_stale_temporaries
 from .errors import LogsieveError
+# Grouping, JSON, mail and `watch` are imported where they are used: a plain
+# run to standard output does not pay for them (start-up is a fifth of a run).
 from .subcommand import exit_status
 from .sources import JOURNAL_FIRST_RUN, FileSource, JournalSource, journal_duplicated_by
 
@@ -237,6 +234,7 @@ def write_report(result, settings, notices, errors, out, layout=None):
     summary = settings.syslog_summary
     sections = report_sections(result, settings)
     if settings.report_format == "json":
+        from .jsonreport import write_json_report
         write_json_report(out, sections, summary, notices, errors)
         return
     kinds = ["attack"] * len(result.attack) + ["security"] * len(result.violations) + ["events"]
@@ -261,6 +259,7 @@ def write_report(result, settings, notices, errors, out, layout=None):
     if errors:
         text(("\n" + "\n".join(errors) + "\n\n").encode("utf-8", "surrogateescape"))
     if summary:
+        from .summary import group_section, write_groups, write_overview
         grouped = [(title, group_section(lines)) for title, lines in sections]
         if summary >= 2:
             start = out.tell() if layout is not None else 0
@@ -301,6 +300,7 @@ def checked_settings(options):
 def run_watch(options, debug):
     """`logsieve watch`: the same logs and classification, an action at once
     instead of a report (see watch.py).  Its own lock and cursors."""
+    from . import watch
     settings = checked_settings(options)
     command = watch.action_command(settings)
     with RunLock(settings.lock_dir, name="logsieve-watch.lock"):
@@ -330,6 +330,7 @@ def run(options, debug):
         try:
             if settings.syslog_summary and not as_read:
                 # Grouped: the workers fold their blocks' lines, none are kept.
+                from .summary import GroupedSection, fold_block
                 result = classify_blocks(classifier, read_groups(groups), GroupedSection,
                                          fold_events=fold_block)
             else:  # LogSentry's report is never grouped: its lines as read
@@ -407,6 +408,7 @@ def deliver_report(result, section, settings, options, groups, errors, debug, as
             sys.stdout.buffer.flush()
             debug("report written")
         except OSError as error:
+            from .delivery import DeliveryError
             raise DeliveryError(f"could not write the report to standard output: "
                                 f"{error.strerror}") from None
     else:
@@ -418,6 +420,7 @@ def deliver_report(result, section, settings, options, groups, errors, debug, as
                 subject = logsentry.subject_line(section, hostname(settings, options))
             else:
                 subject = subject_line(section, hostname(settings, options), settings, options.reboot)
+            from .digest import mail_report
             mail_report(report, layout, subject, settings, debug)
         debug(f"delivered: {subject}")
 
