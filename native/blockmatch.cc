@@ -305,12 +305,15 @@ PyObject* ClassRuns(PyObject*, PyObject* args) {
 
 PyObject* SortLines(PyObject*, PyObject* args);  // below, with the run merger
 PyObject* BucketLines(PyObject*, PyObject* args);  // below: the grouped report's buckets
+PyObject* SplitRuns(PyObject*, PyObject* args);  // below, with the run merger
 
 PyMethodDef module_methods[] = {
     {"class_runs", ClassRuns, METH_VARARGS,
      "class_runs(name) -> [(first, last), ...] of iswctype(3) in the current locale"},
     {"sort_lines", SortLines, METH_VARARGS,
      "sort_lines(text) -> (lines sorted stably on sort -k 1,3's key, first key, last key)"},
+    {"split_runs", SplitRuns, METH_VARARGS,
+     "split_runs(fd, runs) -> [offset, ...] where each sorted run divides at one key"},
     {"bucket_lines", BucketLines, METH_VARARGS,
      "bucket_lines(text) -> [(program, key, indices, stamps, hosts, messages), ...]"},
     {nullptr, nullptr, 0, nullptr},
@@ -538,6 +541,157 @@ PyObject* RunMergerRead(RunMergerObject* self, PyObject* args) {
   Py_END_ALLOW_THREADS
   if (failed) return PyErr_SetFromErrno(PyExc_OSError);
   return PyBytes_FromStringAndSize(out.data(), static_cast<Py_ssize_t>(out.size()));
+}
+
+// --- Two merges at once: the runs split at a key ---------------------------
+//
+// The final merge is one core's work while the other waits.  Cut every run at
+// the same key (the weighted median of the runs' middle keys): the lines
+// below it in every run are merged and written while another thread merges
+// those from it on; ties all fall in the upper part, so each part's stable
+// merge is the whole's.
+
+// pread() all of [start, start + length), or less at the end of the file.
+bool ReadAt(int fd, Py_ssize_t start, size_t length, std::string& out) {
+  out.resize(length);
+  size_t got = 0;
+  while (got < length) {
+    ssize_t read = pread(fd, &out[got], length - got, start + static_cast<Py_ssize_t>(got));
+    if (read < 0 && errno == EINTR) continue;
+    if (read < 0) return false;
+    if (read == 0) break;
+    got += static_cast<size_t>(read);
+  }
+  out.resize(got);
+  return true;
+}
+
+// The first line start at or after `at` in a run that starts at `first`
+// (a line starts there or after a newline); `end` if there is none before it.
+bool LineStart(int fd, Py_ssize_t first, Py_ssize_t at, Py_ssize_t end, Py_ssize_t& start) {
+  if (at <= first) {
+    start = first;
+    return true;
+  }
+  std::string chunk;
+  for (Py_ssize_t from = at - 1; from < end; from += 4096) {
+    if (!ReadAt(fd, from, static_cast<size_t>(std::min<Py_ssize_t>(4096, end - from)), chunk))
+      return false;
+    if (chunk.empty()) break;
+    const void* newline = memchr(chunk.data(), '\n', chunk.size());
+    if (newline != nullptr) {
+      start = from + (static_cast<const char*>(newline) - chunk.data()) + 1;
+      return true;
+    }
+  }
+  start = end;
+  return true;
+}
+
+// The line starting at `start` (before `end`), with its newline if it has one.
+bool LineFrom(int fd, Py_ssize_t start, Py_ssize_t end, std::string& line) {
+  line.clear();
+  std::string chunk;
+  for (Py_ssize_t from = start; from < end; from += 4096) {
+    if (!ReadAt(fd, from, static_cast<size_t>(std::min<Py_ssize_t>(4096, end - from)), chunk))
+      return false;
+    if (chunk.empty()) break;
+    const void* newline = memchr(chunk.data(), '\n', chunk.size());
+    if (newline != nullptr) {
+      line.append(chunk.data(), static_cast<const char*>(newline) - chunk.data() + 1);
+      return true;
+    }
+    line += chunk;
+  }
+  return true;
+}
+
+std::string_view LineKey(const std::string& line) {
+  size_t length = line.size() - (!line.empty() && line.back() == '\n');
+  return SortKey(line.data(), static_cast<Py_ssize_t>(length));
+}
+
+// The first line of a sorted run [first, end) whose key is `pivot` or above
+// (a binary search on line starts); `end` if there is none.
+bool Boundary(int fd, Py_ssize_t first, Py_ssize_t end, std::string_view pivot,
+              Py_ssize_t& boundary) {
+  Py_ssize_t low = first, high = end;  // lines before `low` are below the pivot
+  std::string line;
+  while (low < high) {
+    Py_ssize_t start;
+    if (!LineStart(fd, low, low + (high - low) / 2, high, start)) return false;
+    if (start >= high) start = low;  // one line left between them
+    if (!LineFrom(fd, start, end, line)) return false;
+    if (line.empty()) break;  // the file is shorter than said
+    if (LineKey(line) < pivot) {
+      low = start + static_cast<Py_ssize_t>(line.size());
+    } else {
+      high = start;
+    }
+  }
+  boundary = std::min(low, end);
+  return true;
+}
+
+// split_runs(fd, runs) -> [offset, ...]: where each sorted run (offset,
+// length) of the file divides at the pivot key, about half the bytes below.
+PyObject* SplitRuns(PyObject*, PyObject* args) {
+  int fd;
+  PyObject* runs;
+  if (!PyArg_ParseTuple(args, "iO", &fd, &runs)) return nullptr;
+  PyObject* sequence = PySequence_Fast(runs, "runs must be a sequence of (offset, length)");
+  if (sequence == nullptr) return nullptr;
+  std::vector<std::pair<Py_ssize_t, Py_ssize_t>> bounds;
+  for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(sequence); i++) {
+    Py_ssize_t offset, length;
+    if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(sequence, i), "nn", &offset, &length)) {
+      Py_DECREF(sequence);
+      return nullptr;
+    }
+    bounds.emplace_back(offset, offset + length);
+  }
+  Py_DECREF(sequence);
+  std::vector<Py_ssize_t> boundaries(bounds.size());
+  bool failed = false;
+  Py_BEGIN_ALLOW_THREADS
+  std::vector<std::pair<std::string, Py_ssize_t>> middles;  // (key, run's length)
+  Py_ssize_t total = 0;
+  std::string line;
+  for (const auto& [first, end] : bounds) {
+    Py_ssize_t start;
+    if (end <= first) continue;
+    if (!LineStart(fd, first, first + (end - first) / 2, end, start) ||
+        !LineFrom(fd, start < end ? start : first, end, line)) {
+      failed = true;
+      break;
+    }
+    middles.emplace_back(std::string(LineKey(line)), end - first);
+    total += end - first;
+  }
+  std::sort(middles.begin(), middles.end());
+  std::string pivot;
+  Py_ssize_t below = 0;
+  for (const auto& [key, length] : middles) {
+    pivot = key;
+    below += length;
+    if (2 * below >= total) break;
+  }
+  for (size_t i = 0; i < bounds.size() && !failed; i++) {
+    failed = !Boundary(fd, bounds[i].first, bounds[i].second, pivot, boundaries[i]);
+  }
+  Py_END_ALLOW_THREADS
+  if (failed) return PyErr_SetFromErrno(PyExc_OSError);
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(boundaries.size()));
+  if (list == nullptr) return nullptr;
+  for (size_t i = 0; i < boundaries.size(); i++) {
+    PyObject* offset = PyLong_FromSsize_t(boundaries[i]);
+    if (offset == nullptr) {
+      Py_DECREF(list);
+      return nullptr;
+    }
+    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), offset);
+  }
+  return list;
 }
 
 PyMethodDef run_merger_methods[] = {

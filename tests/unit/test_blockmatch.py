@@ -337,6 +337,49 @@ def test_merged_runs_order_exactly_as_sort(seed, tmp_path, monkeypatch):
     assert read_back(section) == expected
 
 
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("strip", [False, True], ids=["as-is", "stripped"])
+def test_runs_merged_in_two_parts_order_exactly_as_sort(seed, strip, tmp_path, monkeypatch):
+    import random
+
+    from logsieve import report
+    from logsieve.lines import strip_line
+
+    cuts = []
+    monkeypatch.setattr(report, "SPLIT_MERGE_SIZE", 0)
+    monkeypatch.setattr(report, "split_runs", lambda *args: cuts.append(
+        engine.split_runs(*args)) or cuts[-1])
+    blocks = random_blocks(random.Random(seed), 600)
+    section = sorted_lines(tmp_path, monkeypatch, True)
+    feed(section, blocks)
+    expected = sort_reference([line for block in blocks for line in block])
+    merged = b"".join(section.blocks(strip=strip))
+    assert cuts and len(cuts[0]) == len(section._runs) > 1  # it was merged in two
+    assert merged.split(b"\n")[:-1] == ([strip_line(line) for line in expected] if strip
+                                         else expected)
+
+
+def test_split_runs_cuts_every_run_at_one_key(tmp_path):
+    runs, text = [], b""
+    for host in range(6):  # each run in order, as a host's log file is
+        lines = b"".join(b"Nov 21 07:%02d:00 host%d a: %d\n" % (minute, host, minute)
+                         for minute in range(0, 60, host + 1))
+        runs.append((len(text), len(lines)))
+        text += lines
+    path = tmp_path / "runs"
+    path.write_bytes(text)
+    with open(path, "rb") as handle:
+        cuts = engine.split_runs(handle.fileno(), runs)
+    below = [line for (offset, _length), cut in zip(runs, cuts)
+             for line in text[offset:cut].splitlines()]
+    above = [line for (offset, length), cut in zip(runs, cuts)
+             for line in text[cut:offset + length].splitlines()]
+    assert below and above
+    assert max(map(sort_key_reference, below)) < min(map(sort_key_reference, above))
+    assert all(cut == offset + length or text[cut - 1:cut] == b"\n"
+               for (offset, length), cut in zip(runs, cuts))
+
+
 def test_sort_lines_is_a_stable_sort_on_the_key():
     lines = [line + b" #%d" % number for number, line in enumerate(MERGE_ADVERSARIAL * 3)]
     lines.reverse()

@@ -50,6 +50,10 @@ try:
     from ._blockmatch import RuleSet as BlockMatcher, RunMerger, sort_lines  # pylint: disable=unused-import
 except ImportError:
     BlockMatcher = RunMerger = sort_lines = None
+try:  # the final merge in two parts at once (report.py); not in older builds
+    from ._blockmatch import split_runs  # pylint: disable=unused-import
+except ImportError:
+    split_runs = None
 
 # Per-line time limit for the `regex` package (rules RE2 cannot run exactly).
 FALLBACK_TIMEOUT = 0.5

@@ -19,9 +19,10 @@ import itertools
 import os
 import subprocess
 import tempfile
+import threading
 from typing import NamedTuple
 
-from .engine import RunMerger, block_matcher_enabled, sort_lines
+from .engine import RunMerger, block_matcher_enabled, sort_lines, split_runs
 from .lines import has_trailing_whitespace, sort_order, stripped_blocks, whole_line_blocks
 from .errors import CommandError, LogsieveError
 
@@ -34,6 +35,9 @@ BLOCK_SIZE = 1 << 20
 MERGE_BUFFERS = 16 << 20
 MERGE_MIN_BUFFER = 16 << 10
 MAX_RUNS = MERGE_BUFFERS // MERGE_MIN_BUFFER
+# Runs holding this much are merged in two parts at once, on two cores (see
+# SortedLines.blocks); below it a second thread costs more than it saves.
+SPLIT_MERGE_SIZE = 8 << 20
 
 
 def _widen_pipe(stream):
@@ -171,9 +175,14 @@ class SortedLines:
         if self._file is not None and self._merge and (len(self._runs) > 1 or strip):
             # merged (or only stripped: one run) by the native module
             self._file.flush()
-            merger = RunMerger(self._file.fileno(), [tuple(run) for run in self._runs],
-                               max(MERGE_MIN_BUFFER, MERGE_BUFFERS // len(self._runs)), strip)
-            yield from iter(functools.partial(merger.read, BLOCK_SIZE), b"")
+            runs = [tuple(run) for run in self._runs]
+            if len(runs) > 1 and self._size >= SPLIT_MERGE_SIZE and split_runs is not None \
+                    and len(os.sched_getaffinity(0)) > 1:
+                yield from self._merged_in_two(runs, strip)
+            else:
+                merger = RunMerger(self._file.fileno(), runs,
+                                   max(MERGE_MIN_BUFFER, MERGE_BUFFERS // len(runs)), strip)
+                yield from iter(functools.partial(merger.read, BLOCK_SIZE), b"")
             self.close()
             return
         if strip:
@@ -196,6 +205,42 @@ class SortedLines:
         if self._process is not None and self._process.wait() != 0:
             raise self._sort_failed()
         self.close()
+
+    def _merged_in_two(self, runs, strip):
+        """The runs merged as blocks() gives them, on two cores: every run is
+        cut at one key (split_runs), the lines below it are merged here while
+        a thread merges the rest into a private temporary file, read back
+        after them.  Ties are all above the cut, so the order is the same."""
+        fd = self._file.fileno()
+        cuts = split_runs(fd, runs)
+        buffer = max(MERGE_MIN_BUFFER, MERGE_BUFFERS // (2 * len(runs)))
+        lower = RunMerger(fd, [(offset, cut - offset) for (offset, _length), cut
+                               in zip(runs, cuts)], buffer, strip)
+        upper = RunMerger(fd, [(cut, offset + length - cut) for (offset, length), cut
+                               in zip(runs, cuts)], buffer, strip)
+        with tempfile.TemporaryFile(dir=self.tmpdir) as spill:
+            sizes, failure = [], []
+
+            def merge_upper():
+                try:
+                    for block in iter(functools.partial(upper.read, BLOCK_SIZE), b""):
+                        spill.write(block)
+                        sizes.append(len(block))
+                    spill.flush()
+                except BaseException as error:  # noqa: BLE001 - raised below, in the reader
+                    failure.append(error)
+
+            thread = threading.Thread(target=merge_upper, name="logsieve-merge", daemon=True)
+            thread.start()
+            try:
+                yield from iter(functools.partial(lower.read, BLOCK_SIZE), b"")
+            finally:
+                thread.join()
+            if failure:
+                raise failure[0]
+            spill.seek(0)
+            for size in sizes:
+                yield spill.read(size)
 
     def _sort_failed(self):
         """The error for a sort(1) that ended or failed before its time."""
