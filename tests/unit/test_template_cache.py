@@ -33,11 +33,16 @@ def test_merged_counts_keep_counter_order_and_counts():
 
 def test_a_handed_over_counter_comes_back_the_same():
     counter = Counter({b"x": 1, b"y": 4, b"": 1, b"z": 2})
-    singles, multi = templates._portable(counter)
-    assert singles == [b"x", b""] and list(multi.items()) == [(b"y", 4), (b"z", 2)]
+    portable = templates._portable(counter)
+    assert portable[:2] == (b"x\n", 2) and list(portable[2].items()) == [(b"y", 4), (b"z", 2)]
     merged = Counter()
-    templates._merge_counter(merged, (singles, multi))
+    templates._merge_counter(merged, portable)
     assert merged == counter
+    # no value seen once, or only an empty one: told apart by the count
+    for counter in (Counter({b"y": 2}), Counter({b"": 1})):
+        merged = Counter()
+        templates._merge_counter(merged, templates._portable(counter))
+        assert merged == counter
 
 
 def test_bounding_keeps_the_most_frequent_in_counting_order(monkeypatch):

@@ -120,7 +120,6 @@ _KEY_DROPS = b"0123456789abcdefABCDEF"
 _TRANSLATE = operator.methodcaller("translate", None, _KEY_DROPS)
 _SECOND = operator.itemgetter(1)
 _ONE = (1).__eq__
-_MONTH_PART = operator.itemgetter(slice(0, 3))
 _CANDIDATES = 8  # skeletons per key
 _EXTRACT_AFTER = 3  # lines of a skeleton before it gets an extractor
 _BLANKS = rb"[ \t\r\x0b\x0c]+"  # within one line
@@ -255,11 +254,14 @@ def _bound(counter):
 
 
 def _portable(counter):
-    """A counter as (values seen once, Counter of the others): most values of
-    a block are seen once, and a list of them is counted in C on arrival."""
+    """A counter as (values seen once, how many, Counter of the others):
+    most values of a block are seen once; they travel joined by newlines
+    (no value holds one), one string for pickle instead of one object each,
+    and are counted in C on arrival."""
     once = list(map(_ONE, counter.values()))
     multi = Counter(dict(itertools.compress(counter.items(), map(operator.not_, once))))
-    return list(itertools.compress(counter, once)), multi
+    singles = list(itertools.compress(counter, once))
+    return b"\n".join(singles), len(singles), multi
 
 
 def _add_counts(target, source):
@@ -272,8 +274,9 @@ def _add_counts(target, source):
 
 def _merge_counter(target, source):
     if isinstance(source, tuple):  # _portable()
-        singles, source = source
-        target.update(singles)
+        singles, count, source = source
+        if count:
+            target.update(singles.split(b"\n"))
     _add_counts(target, source)
     if len(target) > SLACK * MAX_VALUES:
         _bound(target)
@@ -286,7 +289,7 @@ class Group:
     so call flush() before reading first, last, hosts or values directly."""
 
     __slots__ = ("program", "skeleton", "kinds", "count", "first", "last", "first_index",
-                 "hosts", "values", "template", "_stamps", "_hosts", "_rows")
+                 "hosts", "values", "template", "_stamps", "_hosts", "_columns", "_waiting")
 
     def __init__(self, program, skeleton, kinds):
         self.program = program
@@ -298,7 +301,14 @@ class Group:
         self.hosts = Counter()
         self.values = {position: Counter() for position in kinds}
         self.template = None  # set by TemplateMiner.groups()
-        self._stamps, self._hosts, self._rows = [], [], []
+        self._stamps, self._hosts = [], []
+        self._new_columns()
+
+    def _new_columns(self):
+        # The values waiting, a list per placeholder in position order:
+        # counted a column at a time, without turning rows into columns.
+        self._columns = [[] for _position in self.kinds]
+        self._waiting = 0
 
     def add_line(self, index, stamp, host, row):
         """row: the values of the placeholders, in position order."""
@@ -309,19 +319,24 @@ class Group:
             self._stamps.append(stamp)
         if host is not None:
             self._hosts.append(host)
-        self._rows.append(row)
-        if len(self._rows) >= BATCH:
+        for column, value in zip(self._columns, row):
+            column.append(value)
+        self._waiting += 1
+        if self._waiting >= BATCH:
             self.flush()
 
-    def add_lines(self, first_index, stamps, hosts, rows):
-        """add_line() for many lines at once (stamps and hosts may hold b"")."""
-        self.count += len(rows)
+    def add_lines(self, first_index, stamps, hosts, columns):
+        """add_line() for many lines at once (stamps and hosts may hold b"");
+        columns: the values of each placeholder, in position order."""
+        self.count += len(stamps)
         if self.first_index is None:
             self.first_index = first_index
         self._stamps.extend(stamps)
         self._hosts.extend(hosts)
-        self._rows.extend(rows)
-        if len(self._rows) >= BATCH:
+        for column, values in zip(self._columns, columns):
+            column.extend(values)
+        self._waiting += len(stamps)
+        if self._waiting >= BATCH:
             self.flush()
 
     def flush(self, final=False):
@@ -331,9 +346,11 @@ class Group:
         if b"" in stamps:
             stamps = list(filter(None, stamps))
         if stamps:
-            if len(set(map(_MONTH_PART, stamps))) == 1:  # one month (or RFC 3339 only)
-                earliest, latest = min(stamps), max(stamps)
-            else:
+            earliest, latest = min(stamps), max(stamps)
+            if earliest[:3] != latest[:3]:
+                # Not all of one month (or all RFC 3339, whose text is in
+                # time order): every stamp between two that share a prefix
+                # shares it, so within one the text's order is time's.
                 earliest, latest = min(stamps, key=time_key), max(stamps, key=time_key)
             for stamp in (earliest, latest):
                 key = time_key(stamp)
@@ -346,10 +363,10 @@ class Group:
             self.hosts.update(self._hosts)
             self.hosts.pop(b"", None)
             self._hosts = []
-        if self._rows:
-            for position, column in zip(sorted(self.values), zip(*self._rows)):
+        if self._waiting:
+            for position, column in zip(sorted(self.values), self._columns):
                 self.values[position].update(column)
-            self._rows = []
+            self._new_columns()
         for counter in (self.hosts, *self.values.values()):
             if len(counter) > (MAX_VALUES if final else SLACK * MAX_VALUES):
                 _bound(counter)
@@ -589,12 +606,10 @@ class TemplateMiner:
                 rows = extractor.findall(messages)
                 if len(rows) != len(stamps):
                     return False
-                if extractor.groups == 1:
-                    rows = [(value,) for value in rows]
-                elif extractor.groups == 0:
-                    rows = [()] * len(rows)
+                # findall() gives a value per line for one placeholder
+                columns = list(zip(*rows)) if extractor.groups > 1 else [rows][:extractor.groups]
                 self._group(program, candidate[0], candidate[1]).add_lines(
-                    first, stamps, hosts, rows)
+                    first, stamps, hosts, columns)
                 return True
         return False
 
@@ -774,12 +789,14 @@ class TemplateMiner:
     def _move(self, key, group, skeleton, kinds):
         """Re-key a group under a folded skeleton (its values already moved),
         merging it with a group there."""
+        group.flush()
         del self._groups[key]
         for position, kind in kinds.items():
             if group.kinds.get(position) != kind:
                 group.values[position] = _folded_values(group, position, skeleton[position], kind)
         self._redirect[group.skeleton] = (skeleton, kinds)
         group.skeleton, group.kinds = skeleton, kinds
+        group._new_columns()  # pylint: disable=protected-access
         existing = self._groups.get((key[0], skeleton))
         if existing is None:
             self._groups[(key[0], skeleton)] = group
