@@ -51,3 +51,13 @@ def test_bounding_keeps_the_most_frequent_in_counting_order(monkeypatch):
     expected = counter.most_common(3)
     templates._bound(counter)
     assert list(counter.items()) == expected + [(templates.OTHERS, 2)]
+
+
+def test_a_full_counter_counts_new_values_seen_once_under_others(monkeypatch):
+    monkeypatch.setattr(templates, "MAX_VALUES", 3)
+    target = Counter({b"a": 5, b"b": 2, b"c": 1})
+    block = Counter({b"a": 1, b"new": 1, b"other": 1, b"repeated": 2})
+    templates._merge_counter(target, templates._portable(block))
+    # a value counted already goes on; one a block repeats is counted too
+    assert target == Counter({b"a": 6, b"b": 2, b"c": 1, b"repeated": 2,
+                              templates.OTHERS: 2})

@@ -276,7 +276,17 @@ def _merge_counter(target, source):
     if isinstance(source, tuple):  # _portable()
         singles, count, source = source
         if count:
-            target.update(singles.split(b"\n"))
+            singles = singles.split(b"\n")
+            if len(target) >= MAX_VALUES:
+                # Full: a new value seen once in its block counts under
+                # OTHERS, as _count() does; those counted already go on.
+                # Values a block repeats are all counted (below), and the
+                # counter is bounded far less often (a sort each time).
+                known = list(filter(target.__contains__, singles))
+                target.update(known)
+                target[OTHERS] += count - len(known)
+            else:
+                target.update(singles)
     _add_counts(target, source)
     if len(target) > SLACK * MAX_VALUES:
         _bound(target)
