@@ -306,6 +306,7 @@ PyObject* ClassRuns(PyObject*, PyObject* args) {
 PyObject* SortLines(PyObject*, PyObject* args);  // below, with the run merger
 PyObject* BucketLines(PyObject*, PyObject* args);  // below: the grouped report's buckets
 PyObject* SplitRuns(PyObject*, PyObject* args);  // below, with the run merger
+PyObject* BucketColumns(PyObject*, PyObject* args);  // below, with the buckets
 
 PyMethodDef module_methods[] = {
     {"class_runs", ClassRuns, METH_VARARGS,
@@ -316,6 +317,9 @@ PyMethodDef module_methods[] = {
      "split_runs(fd, runs) -> [offset, ...] where each sorted run divides at one key"},
     {"bucket_lines", BucketLines, METH_VARARGS,
      "bucket_lines(text) -> [(program, key, indices, stamps, hosts, messages), ...]"},
+    {"bucket_columns", BucketColumns, METH_VARARGS,
+     "bucket_columns(messages, lines, layout) -> [[value, ...], ...] of each variable token, "
+     "or None when a line does not fit the sample"},
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -917,6 +921,197 @@ PyObject* BucketLines(PyObject*, PyObject* args) {
     Py_DECREF(entry);
   }
   for (auto& known : host_objects) Py_DECREF(known.second);
+  PyBuffer_Release(&block);
+  return result;
+}
+
+// --- A bucket's placeholder values, a column each ---------------------------
+//
+// Once a skeleton is known, templates.py reads a bucket's values with one
+// regular expression over its lines (about 1 us a line in Python's re).  Here
+// each line is split on white space and each token checked against the
+// layout templates.py made from the sample line (templates._layout): a
+// constant word must be equal; a placeholder's token must have the sample's
+// prefix and suffix, and its value the sample's characters with only its
+// runs of digits changed, each run within its bound.  templates._layout
+// makes layouts only for values whose type cannot change that way, so the
+// regular expression would have read the same values.  A line that does not
+// fit answers None: templates.py reads the bucket with the regular expression.
+
+struct Piece {
+  bool run;             // a run of digits (or hexadecimal digits), or literal text
+  std::string literal;
+  bool hex;
+  Py_ssize_t least, most;  // the run's length, most 0 for any
+};
+
+inline bool IsHexDigit(char c) {
+  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+struct Layout {
+  bool constant;
+  std::string text;     // the constant word
+  std::string prefix, suffix;
+  std::vector<Piece> core;
+  size_t shorter_than;  // a token's length bound, 0 for none
+};
+
+inline bool IsTokenBlank(char c) {  // bytes.split()'s white space but the newline
+  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+// Whether `value` fits the pieces: the literals, and runs of digits in bounds.
+bool Fits(std::string_view value, const std::vector<Piece>& pieces) {
+  size_t at = 0;
+  for (const Piece& piece : pieces) {
+    if (!piece.run) {
+      if (value.compare(at, piece.literal.size(), piece.literal) != 0) return false;
+      at += piece.literal.size();
+      continue;
+    }
+    size_t from = at;
+    while (at < value.size() && (piece.hex ? IsHexDigit(value[at]) : IsDigit(value[at]))) at++;
+    if (at - from < static_cast<size_t>(piece.least) ||
+        (piece.most > 0 && at - from > static_cast<size_t>(piece.most)))
+      return false;
+  }
+  return at == value.size();
+}
+
+bool ParseLayout(PyObject* item, Layout& layout) {
+  PyObject *constant, *prefix, *suffix, *pieces;
+  Py_ssize_t shorter_than;
+  if (!PyArg_ParseTuple(item, "OSSOn", &constant, &prefix, &suffix, &pieces, &shorter_than))
+    return false;
+  layout.constant = constant != Py_None;
+  if (layout.constant) {
+    if (!PyBytes_Check(constant)) {
+      PyErr_SetString(PyExc_TypeError, "a constant word must be bytes");
+      return false;
+    }
+    layout.text.assign(PyBytes_AS_STRING(constant), static_cast<size_t>(PyBytes_GET_SIZE(constant)));
+  }
+  layout.prefix.assign(PyBytes_AS_STRING(prefix), static_cast<size_t>(PyBytes_GET_SIZE(prefix)));
+  layout.suffix.assign(PyBytes_AS_STRING(suffix), static_cast<size_t>(PyBytes_GET_SIZE(suffix)));
+  layout.shorter_than = static_cast<size_t>(std::max<Py_ssize_t>(shorter_than, 0));
+  PyObject* sequence = PySequence_Fast(pieces, "pieces must be a sequence");
+  if (sequence == nullptr) return false;
+  for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(sequence); i++) {
+    PyObject* piece = PySequence_Fast_GET_ITEM(sequence, i);
+    if (PyBytes_Check(piece)) {
+      layout.core.push_back({false, std::string(PyBytes_AS_STRING(piece),
+                                                static_cast<size_t>(PyBytes_GET_SIZE(piece))),
+                             false, 0, 0});
+      continue;
+    }
+    int hex;
+    Py_ssize_t least, most;
+    if (!PyArg_ParseTuple(piece, "pnn", &hex, &least, &most)) {
+      Py_DECREF(sequence);
+      return false;
+    }
+    layout.core.push_back({true, std::string(), hex != 0, std::max<Py_ssize_t>(least, 1), most});
+  }
+  Py_DECREF(sequence);
+  return true;
+}
+
+// bucket_columns(messages, lines, layout) -> [[value, ...], ...] or None
+// messages: a bucket's messages joined by newlines; layout: a tuple with an
+// item per token of a line: (the constant word or None, prefix, suffix,
+// pieces of the value: literal bytes, or a run (hexadecimal?, least, most
+// characters, most 0 for any), bound on the token's length or 0).  One list
+// of values per placeholder, in order.
+PyObject* BucketColumns(PyObject*, PyObject* args) {
+  Py_buffer block;
+  Py_ssize_t lines;
+  PyObject* layout_object;
+  if (!PyArg_ParseTuple(args, "y*nO", &block, &lines, &layout_object)) return nullptr;
+  std::vector<Layout> layout;
+  PyObject* sequence = PySequence_Fast(layout_object, "layout must be a sequence");
+  if (sequence == nullptr) {
+    PyBuffer_Release(&block);
+    return nullptr;
+  }
+  layout.resize(static_cast<size_t>(PySequence_Fast_GET_SIZE(sequence)));
+  for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(sequence); i++) {
+    if (!ParseLayout(PySequence_Fast_GET_ITEM(sequence, i), layout[static_cast<size_t>(i)])) {
+      Py_DECREF(sequence);
+      PyBuffer_Release(&block);
+      return nullptr;
+    }
+  }
+  Py_DECREF(sequence);
+  size_t variables = 0;
+  for (const Layout& item : layout) variables += !item.constant;
+  std::vector<std::vector<std::string_view>> columns(variables);
+  bool fits = true;
+  Py_BEGIN_ALLOW_THREADS
+  const char* data = static_cast<const char*>(block.buf);
+  size_t size = static_cast<size_t>(block.len);
+  Py_ssize_t seen = 0;
+  size_t start = 0;
+  while (fits) {
+    const void* found = memchr(data + start, '\n', size - start);
+    size_t end = found != nullptr ? static_cast<size_t>(static_cast<const char*>(found) - data) : size;
+    std::string_view line(data + start, end - start);
+    size_t at = 0, token = 0, column = 0;
+    for (;;) {
+      while (at < line.size() && IsTokenBlank(line[at])) at++;
+      if (at == line.size()) break;
+      size_t from = at;
+      while (at < line.size() && !IsTokenBlank(line[at])) at++;
+      std::string_view word = line.substr(from, at - from);
+      if (token == layout.size()) {
+        fits = false;
+        break;
+      }
+      const Layout& item = layout[token++];
+      if (item.constant) {
+        fits = word == item.text;
+      } else {
+        size_t outer = item.prefix.size() + item.suffix.size();
+        fits = word.size() >= outer && (item.shorter_than == 0 || word.size() < item.shorter_than)
+               && word.compare(0, item.prefix.size(), item.prefix) == 0
+               && word.compare(word.size() - item.suffix.size(), item.suffix.size(), item.suffix) == 0;
+        std::string_view value = fits ? word.substr(item.prefix.size(), word.size() - outer)
+                                      : std::string_view();
+        fits = fits && Fits(value, item.core);
+        if (fits) columns[column++].push_back(value);
+      }
+      if (!fits) break;
+    }
+    if (token != layout.size()) fits = false;
+    seen++;
+    if (found == nullptr) break;
+    start = end + 1;
+  }
+  if (seen != lines) fits = false;
+  Py_END_ALLOW_THREADS
+  PyObject* result = nullptr;
+  if (!fits) {
+    Py_INCREF(Py_None);
+    result = Py_None;
+  } else {
+    result = PyList_New(static_cast<Py_ssize_t>(variables));
+    for (size_t i = 0; result != nullptr && i < variables; i++) {
+      PyObject* values = PyList_New(static_cast<Py_ssize_t>(columns[i].size()));
+      if (values == nullptr) {
+        Py_CLEAR(result);
+        break;
+      }
+      PyList_SET_ITEM(result, static_cast<Py_ssize_t>(i), values);
+      for (size_t j = 0; j < columns[i].size(); j++) {
+        PyObject* value = Bytes(columns[i][j]);
+        if (value == nullptr) {
+          Py_CLEAR(result);
+          break;
+        }
+        PyList_SET_ITEM(values, static_cast<Py_ssize_t>(j), value);
+      }
+    }
+  }
   PyBuffer_Release(&block);
   return result;
 }

@@ -468,3 +468,72 @@ def test_native_and_python_buckets_agree(seed, monkeypatch):
     python = templates.buckets(text)
     assert native == python
     assert sorted(index for bucket in native for index in bucket[2]) == list(range(len(lines)))
+
+
+# Values of every type a layout serves, and of their look-alikes: runs of
+# digits of every length, hexadecimal letters where digits were, an octet
+# too long for an address, a 0 before an x.
+VALUE_PIECES = [
+    b"7", b"42", b"31337", b"0", b"-12", b"+3", b"1.5", b"12,5", b"1.2.3", b"1.2.3.4", b"10.0.0.255",
+    b"1.2.3.4567", b"1234.5.6.7", b"10.0.0.1:8080", b"10.0.0.1#53", b"10.0.0.1:123456",
+    b"00:16:3e:5c:2a:01", b"00:16:3E:5C:2A:01", b"00-16-3e-5c-2a-01", b"00:16:3e:5c:2a",
+    b"0x00", b"0x7f3A", b"0X1", b"1x7f", b"0xg", b"eth0", b"eth12", b"ppp3", b"tty1", b"ab12",
+    b"ab12cd", b"12ms", b"1234567ms", b"0xab", b"x0", b"IN=eth0", b"IN=ab1", b"ID=12", b"TOS=0x10",
+    b"[123.456]", b"(uid=0)", b"rip=10.0.0.9,", b"Eth" + b"1" * 20, b"deadbeef12", b"12ab",
+]
+VALUE_WORDS = [b"from", b"port", b"user", b"SRC=", b"MAC=", b"to", b"[UFW", b"BLOCK]"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_native_columns_read_what_the_extractor_reads(seed):
+    """templates._layout and bucket_columns: where every line of a bucket
+    fits its sample, the values are those the skeleton's extractor reads,
+    whatever digits, letters or lengths the values have."""
+    rng = random.Random(seed)
+    shapes = [[rng.choice(VALUE_PIECES + VALUE_WORDS) for _token in range(rng.randint(1, 6))]
+              for _shape in range(30)]
+    read = 0
+    for shape in shapes:
+        for token in range(len(shape)):
+            if rng.random() < 0.3:  # a word of the message, not a value
+                shape[token] = rng.choice(VALUE_WORDS)
+        sample = b" ".join(shape)
+        miner = templates.TemplateMiner()
+        for _line in range(templates._EXTRACT_AFTER):
+            miner._masked(sample)
+        candidate = miner._known[templates._TRANSLATE(sample)][0]
+        extractor, layout = candidate[3], candidate[2]
+        # lines of the same bucket: each value's digits replaced, their
+        # number changed, now and then a hexadecimal letter for a digit
+        lines = [sample]
+        for _line in range(40):
+            letters = rng.random() < 0.3
+            words = []
+            for word in shape:
+                word = bytes(rng.choice(b"0123456789abcdefABCDEF" if letters else b"0123456789")
+                             if byte in b"0123456789" and rng.random() < 0.5 else byte
+                             for byte in word)
+                words.append(word.replace(b"1", b"1" * rng.randint(1, 3), 1))
+            lines.append(b" ".join(words))
+        if layout is None:
+            continue
+        for line in lines:  # one at a time: where it fits, what the extractor reads
+            native = templates._native_columns(line, 1, layout)
+            if native is None:
+                continue
+            match = extractor.fullmatch(line)
+            assert match is not None, (line, sample)
+            assert [values[0] for values in native] == list(match.groups())
+            assert miner._mask(line)[0] == candidate[0], (line, sample)  # the same type
+            read += 1
+        fitting = [line for line in lines
+                   if templates._native_columns(line, 1, layout) is not None]
+        for members in filter(None, (fitting, lines)):  # and together
+            messages = b"\n".join(members)
+            native = templates._native_columns(messages, len(members), layout)
+            assert (native is not None) == (len(members) == len(fitting))
+            if native is not None:
+                rows = extractor.findall(messages)
+                assert native == ([list(column) for column in zip(*rows)] if extractor.groups > 1
+                                  else [rows][:extractor.groups])
+    assert read  # layouts were made, and lines read with them

@@ -42,6 +42,10 @@ try:  # the C++ twin of buckets(), in the block matcher's module
     from ._blockmatch import bucket_lines as _native_buckets
 except ImportError:  # not built (or built before it had one): Python's
     _native_buckets = None
+try:  # a bucket's values read without the extractor (see _layout)
+    from ._blockmatch import bucket_columns as _native_columns
+except ImportError:
+    _native_columns = None
 
 PLACEHOLDER = re.compile(rb"<([A-Z*]+)>")
 
@@ -107,6 +111,7 @@ _ADDRESS_KINDS = {"IP": "ADDR", "HOST": "ADDR"}
 _TYPED = re.compile(b"|".join(b"(?P<%s>%s)" % (name.encode(), pattern)
                               for name, pattern in _TYPES))
 _DIGITS = re.compile(rb"[0-9]+")
+_DIGIT_RUNS = re.compile(rb"([0-9]+)")
 # Inside a word: a run of hexadecimal digits long enough to be an id.
 _HEX_RUN = re.compile(rb"0[xX][0-9a-fA-F]+|(?<![0-9A-Za-z])(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}"
                       rb"|(?<=[^0-9A-Za-z])(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}"
@@ -130,6 +135,30 @@ _TYPE_PATTERNS = dict(_TYPES)
 _IPV4 = rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:#][0-9]{1,5})?"
 _IPV4_ONLY = re.compile(_IPV4)
 _TYPE_PATTERNS["ADDR"] = _TYPE_PATTERNS["IP"] + b"|" + _TYPE_PATTERNS["HOST"]
+
+
+# Values whose runs of digits may change without changing their type (see
+# _layout): (kinds, shape of the value, its runs: (hexadecimal?, least, most
+# characters, most 0 for any), bound of the token's length).  A number (but a
+# dotted quad: an IPv4 address then); an IPv4 address and port (runs bounded
+# as the type's pattern bounds them); a MAC address (pairs); a hexadecimal
+# number written 0x...; a word with one run of digits (`eth0`, `26412ms`,
+# `IN=eth0`) whose letters beside it are not hexadecimal nor an `x` (no <HEX>
+# can form), shorter than an <ID>.
+_ANY_DIGITS = (False, 1, 0)
+_VALUE_PIECES = [
+    (("NUM",), re.compile(rb"(?![0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$)[-+]?[0-9]+(?:[.,][0-9]+)*"),
+     _DIGIT_RUNS, itertools.repeat(_ANY_DIGITS), 0),
+    (("IP", "ADDR"), re.compile(rb"[0-9]+(?:\.[0-9]+){3}(?:[:#][0-9]+)?"), _DIGIT_RUNS,
+     ((False, 1, 3),) * 4 + ((False, 1, 5),), 0),
+    (("MAC",), re.compile(rb"[0-9a-fA-F]{2}(?:([:-])[0-9a-fA-F]{2})*"), re.compile(rb"([0-9a-fA-F]{2})"),
+     itertools.repeat((True, 2, 2)), 0),
+    (("HEX",), re.compile(rb"0[xX][0-9a-fA-F]+"), re.compile(rb"(?<=^0[xX])([0-9a-fA-F]+)"),
+     ((True, 1, 0),), 0),
+    (("MIXED",), re.compile(rb"(?=.*[A-Za-z])(?:[A-Za-z_]+=)?(?:[A-Za-z_]*[g-zG-Z_])?[0-9]+"
+                            rb"(?:[g-wyzG-WYZ_][A-Za-z_]*)?"),
+     _DIGIT_RUNS, (_ANY_DIGITS,), 20),
+]
 
 
 def placeholder(kind):
@@ -509,6 +538,7 @@ class TemplateMiner:
                 candidate[5] += 1
                 if candidate[5] == _EXTRACT_AFTER:
                     candidate[3] = _extractor(candidate[4], skeleton, kinds)
+                    candidate[2] = _layout(candidate[4], skeleton, kinds)
                     candidate[4] = None
                 break
         else:
@@ -591,11 +621,12 @@ class TemplateMiner:
         its messages and counted in bulk: the per-line work is done in C
         (parsing, keys, the sort into buckets, the counting)."""
         lines = 0
+        native = _native_columns is not None and block_matcher_enabled()
         for program, key, indices, stamps, hosts, messages in buckets(text):
             lines += len(indices)
             program = program or None
             if len(indices) > 1 and self._bulk(program, key, self._lines + indices[0], stamps,
-                                               hosts, messages):
+                                               hosts, messages, native):
                 continue
             for index, stamp, host, message in zip(indices, stamps, hosts,
                                                    messages.split(b"\n")):
@@ -604,20 +635,26 @@ class TemplateMiner:
                 self._lines = counted
         self._lines += lines
 
-    def _bulk(self, program, key, first, stamps, hosts, messages):
+    def _bulk(self, program, key, first, stamps, hosts, messages, native=False):
         """Count a bucket's lines (`messages`: joined by newlines) through its
         skeleton's extractor, if it has one and it reads every line; whether
-        it did."""
+        it did.  `native`: the values are read by the native module where
+        every line fits the skeleton's sample line (the same values)."""
         if self._redirect or self._wild:
             return False
         for candidate in self._known.get(key, ()):
             extractor = candidate[3]
             if extractor is not None:
-                rows = extractor.findall(messages)
-                if len(rows) != len(stamps):
-                    return False
-                # findall() gives a value per line for one placeholder
-                columns = list(zip(*rows)) if extractor.groups > 1 else [rows][:extractor.groups]
+                columns = None
+                if native and candidate[2] is not None:
+                    columns = _native_columns(messages, len(stamps), candidate[2])
+                if columns is None:
+                    rows = extractor.findall(messages)
+                    if len(rows) != len(stamps):
+                        return False
+                    # findall() gives a value per line for one placeholder
+                    columns = list(zip(*rows)) if extractor.groups > 1 \
+                        else [rows][:extractor.groups]
                 self._group(program, candidate[0], candidate[1]).add_lines(
                     first, stamps, hosts, columns)
                 return True
@@ -881,6 +918,39 @@ def _extractor(tokens, skeleton, kinds):
             parts.append(re.escape(prefix) + b"(" + pattern + b")" + re.escape(suffix))
     # One line at a time (fullmatch) or all lines of a block (findall).
     return re.compile(rb"^[ \t\r\x0b\x0c]*" + _BLANKS.join(parts) + rb"[ \t\r\x0b\x0c]*$", re.M)
+
+
+def _layout(tokens, skeleton, kinds):
+    """What the native module needs to read a skeleton's values without its
+    extractor (bucket_columns), from the sample line the skeleton was made
+    of: for each token, (the constant word or None, the placeholder's prefix
+    and suffix, the pieces of its value: literal bytes, or a run of digits
+    with its most digits (0: any), a bound on the token's length or 0).
+    Only values whose type cannot change when their runs of digits change
+    length get a layout (_VALUE_PIECES); None for any other skeleton: its
+    extractor reads it."""
+    if len(tokens) != len(skeleton):
+        return None
+    layout = []
+    for position, token in enumerate(tokens):
+        kind = kinds.get(position)
+        if kind is None:
+            layout.append((token, b"", b"", (), 0))
+            continue
+        prefix = suffix = b""
+        if kind != "MIXED":
+            prefix, suffix = skeleton[position].split(placeholder(kind), 1)
+        value = token[len(prefix):len(token) - len(suffix)]
+        for kinds_served, shape, runs, bounds, shorter_than in _VALUE_PIECES:
+            if kind in kinds_served and shape.fullmatch(value):
+                break
+        else:
+            return None
+        bounds = iter(bounds)
+        pieces = tuple(next(bounds) if number % 2 else piece
+                       for number, piece in enumerate(runs.split(value)) if piece)
+        layout.append((None, prefix, suffix, pieces, shorter_than))
+    return tuple(layout)
 
 
 def _unportable(group):
