@@ -456,6 +456,24 @@ struct Later {
   }
 };
 
+// Runs given as a sequence of (offset, length) of a file, read ahead from none.
+bool ParseRuns(PyObject* runs, std::vector<Run>& parsed) {
+  PyObject* sequence = PySequence_Fast(runs, "runs must be a sequence of (offset, length)");
+  if (sequence == nullptr) return false;
+  parsed.assign(static_cast<size_t>(PySequence_Fast_GET_SIZE(sequence)), Run());
+  for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(sequence); i++) {
+    Py_ssize_t offset, length;
+    if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(sequence, i), "nn", &offset, &length)) {
+      Py_DECREF(sequence);
+      return false;
+    }
+    parsed[static_cast<size_t>(i)].offset = offset;
+    parsed[static_cast<size_t>(i)].end = offset + length;
+  }
+  Py_DECREF(sequence);
+  return true;
+}
+
 void RunMergerDealloc(RunMergerObject* self) {
   delete self->runs;
   delete self->heap;
@@ -471,23 +489,12 @@ int RunMergerInit(RunMergerObject* self, PyObject* args, PyObject*) {
   Py_ssize_t buffer_size;
   self->strip = 0;
   if (!PyArg_ParseTuple(args, "iOn|p", &self->fd, &runs, &buffer_size, &self->strip)) return -1;
-  PyObject* sequence = PySequence_Fast(runs, "runs must be a sequence of (offset, length)");
-  if (sequence == nullptr) return -1;
   delete self->runs;
   delete self->heap;
-  self->runs = new std::vector<Run>(static_cast<size_t>(PySequence_Fast_GET_SIZE(sequence)));
+  self->runs = new std::vector<Run>();
   self->heap = new std::vector<int>();
   self->buffer_size = static_cast<size_t>(std::max<Py_ssize_t>(buffer_size, 4096));
-  for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(sequence); i++) {
-    Py_ssize_t offset, length;
-    if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(sequence, i), "nn", &offset, &length)) {
-      Py_DECREF(sequence);
-      return -1;
-    }
-    (*self->runs)[i].offset = offset;
-    (*self->runs)[i].end = offset + length;
-  }
-  Py_DECREF(sequence);
+  if (!ParseRuns(runs, *self->runs)) return -1;
   bool failed = false;
   Py_BEGIN_ALLOW_THREADS
   for (size_t i = 0; i < self->runs->size(); i++) {
@@ -592,27 +599,15 @@ bool LineStart(int fd, Py_ssize_t first, Py_ssize_t at, Py_ssize_t end, Py_ssize
   return true;
 }
 
-// The line starting at `start` (before `end`), with its newline if it has one.
-bool LineFrom(int fd, Py_ssize_t start, Py_ssize_t end, std::string& line) {
-  line.clear();
-  std::string chunk;
-  for (Py_ssize_t from = start; from < end; from += 4096) {
-    if (!ReadAt(fd, from, static_cast<size_t>(std::min<Py_ssize_t>(4096, end - from)), chunk))
-      return false;
-    if (chunk.empty()) break;
-    const void* newline = memchr(chunk.data(), '\n', chunk.size());
-    if (newline != nullptr) {
-      line.append(chunk.data(), static_cast<const char*>(newline) - chunk.data() + 1);
-      return true;
-    }
-    line += chunk;
-  }
-  return true;
-}
-
-std::string_view LineKey(const std::string& line) {
-  size_t length = line.size() - (!line.empty() && line.back() == '\n');
-  return SortKey(line.data(), static_cast<Py_ssize_t>(length));
+// The line of the file at `start` (before `end`) into `line`, read as a
+// run's next line (NextLine: its key too); false with errno 0 if there is none.
+bool LineAt(int fd, Py_ssize_t start, Py_ssize_t end, Run& line) {
+  line.offset = start;
+  line.end = end;
+  line.buffer.clear();
+  line.position = 0;
+  errno = 0;
+  return NextLine(fd, 4096, line);
 }
 
 // The first line of a sorted run [first, end) whose key is `pivot` or above
@@ -620,15 +615,17 @@ std::string_view LineKey(const std::string& line) {
 bool Boundary(int fd, Py_ssize_t first, Py_ssize_t end, std::string_view pivot,
               Py_ssize_t& boundary) {
   Py_ssize_t low = first, high = end;  // lines before `low` are below the pivot
-  std::string line;
+  Run probe;
   while (low < high) {
     Py_ssize_t start;
     if (!LineStart(fd, low, low + (high - low) / 2, high, start)) return false;
     if (start >= high) start = low;  // one line left between them
-    if (!LineFrom(fd, start, end, line)) return false;
-    if (line.empty()) break;  // the file is shorter than said
-    if (LineKey(line) < pivot) {
-      low = start + static_cast<Py_ssize_t>(line.size());
+    if (!LineAt(fd, start, end, probe)) {
+      if (errno != 0) return false;
+      break;  // the file is shorter than said
+    }
+    if (probe.key < pivot) {
+      low = start + static_cast<Py_ssize_t>(probe.line.size());
     } else {
       high = start;
     }
@@ -642,35 +639,28 @@ bool Boundary(int fd, Py_ssize_t first, Py_ssize_t end, std::string_view pivot,
 PyObject* SplitRuns(PyObject*, PyObject* args) {
   int fd;
   PyObject* runs;
-  if (!PyArg_ParseTuple(args, "iO", &fd, &runs)) return nullptr;
-  PyObject* sequence = PySequence_Fast(runs, "runs must be a sequence of (offset, length)");
-  if (sequence == nullptr) return nullptr;
-  std::vector<std::pair<Py_ssize_t, Py_ssize_t>> bounds;
-  for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(sequence); i++) {
-    Py_ssize_t offset, length;
-    if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(sequence, i), "nn", &offset, &length)) {
-      Py_DECREF(sequence);
-      return nullptr;
-    }
-    bounds.emplace_back(offset, offset + length);
-  }
-  Py_DECREF(sequence);
+  std::vector<Run> bounds;
+  if (!PyArg_ParseTuple(args, "iO", &fd, &runs) || !ParseRuns(runs, bounds)) return nullptr;
   std::vector<Py_ssize_t> boundaries(bounds.size());
   bool failed = false;
   Py_BEGIN_ALLOW_THREADS
   std::vector<std::pair<std::string, Py_ssize_t>> middles;  // (key, run's length)
   Py_ssize_t total = 0;
-  std::string line;
-  for (const auto& [first, end] : bounds) {
+  Run probe;
+  for (const Run& run : bounds) {
     Py_ssize_t start;
-    if (end <= first) continue;
-    if (!LineStart(fd, first, first + (end - first) / 2, end, start) ||
-        !LineFrom(fd, start < end ? start : first, end, line)) {
+    if (run.end <= run.offset) continue;
+    if (!LineStart(fd, run.offset, run.offset + (run.end - run.offset) / 2, run.end, start)) {
       failed = true;
       break;
     }
-    middles.emplace_back(std::string(LineKey(line)), end - first);
-    total += end - first;
+    if (!LineAt(fd, start < run.end ? start : run.offset, run.end, probe)) {
+      failed = errno != 0;
+      if (failed) break;
+      continue;  // the file is shorter than said
+    }
+    middles.emplace_back(std::string(probe.key), run.end - run.offset);
+    total += run.end - run.offset;
   }
   std::sort(middles.begin(), middles.end());
   std::string pivot;
@@ -681,7 +671,7 @@ PyObject* SplitRuns(PyObject*, PyObject* args) {
     if (2 * below >= total) break;
   }
   for (size_t i = 0; i < bounds.size() && !failed; i++) {
-    failed = !Boundary(fd, bounds[i].first, bounds[i].second, pivot, boundaries[i]);
+    failed = !Boundary(fd, bounds[i].offset, bounds[i].end, pivot, boundaries[i]);
   }
   Py_END_ALLOW_THREADS
   if (failed) return PyErr_SetFromErrno(PyExc_OSError);
@@ -957,10 +947,6 @@ struct Layout {
   size_t shorter_than;  // a token's length bound, 0 for none
 };
 
-inline bool IsTokenBlank(char c) {  // bytes.split()'s white space but the newline
-  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
 // Whether `value` fits the pieces: the literals, and runs of digits in bounds.
 bool Fits(std::string_view value, const std::vector<Piece>& pieces) {
   size_t at = 0;
@@ -1056,12 +1042,14 @@ PyObject* BucketColumns(PyObject*, PyObject* args) {
     const void* found = memchr(data + start, '\n', size - start);
     size_t end = found != nullptr ? static_cast<size_t>(static_cast<const char*>(found) - data) : size;
     std::string_view line(data + start, end - start);
+    // Tokens as bytes.split() cuts them: its white space is the six bytes
+    // IsTrailingSpace() knows (no newline inside a line).
     size_t at = 0, token = 0, column = 0;
     for (;;) {
-      while (at < line.size() && IsTokenBlank(line[at])) at++;
+      while (at < line.size() && IsTrailingSpace(line[at])) at++;
       if (at == line.size()) break;
       size_t from = at;
-      while (at < line.size() && !IsTokenBlank(line[at])) at++;
+      while (at < line.size() && !IsTrailingSpace(line[at])) at++;
       std::string_view word = line.substr(from, at - from);
       if (token == layout.size()) {
         fits = false;
