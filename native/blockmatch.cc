@@ -306,7 +306,7 @@ PyObject* ClassRuns(PyObject*, PyObject* args) {
 PyObject* SortLines(PyObject*, PyObject* args);  // below, with the run merger
 PyObject* BucketLines(PyObject*, PyObject* args);  // below: the grouped report's buckets
 PyObject* SplitRuns(PyObject*, PyObject* args);  // below, with the run merger
-PyObject* BucketColumns(PyObject*, PyObject* args);  // below, with the buckets
+PyObject* BucketCounts(PyObject*, PyObject* args);  // below, with the buckets
 
 PyMethodDef module_methods[] = {
     {"class_runs", ClassRuns, METH_VARARGS,
@@ -317,9 +317,10 @@ PyMethodDef module_methods[] = {
      "split_runs(fd, runs) -> [offset, ...] where each sorted run divides at one key"},
     {"bucket_lines", BucketLines, METH_VARARGS,
      "bucket_lines(text) -> [(program, key, indices, stamps, hosts, messages), ...]"},
-    {"bucket_columns", BucketColumns, METH_VARARGS,
-     "bucket_columns(messages, lines, layout) -> [[value, ...], ...] of each variable token, "
-     "or None when a line does not fit the sample"},
+    {"bucket_counts", BucketCounts, METH_VARARGS,
+     "bucket_counts(messages, lines, layout, split) -> [{value: count}, ...] of each variable "
+     "token (split: [(values seen once joined by newlines, how many, {value: count} of the "
+     "others), ...]), or None when a line does not fit the sample"},
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -932,6 +933,7 @@ struct Piece {
   bool run;             // a run of digits (or hexadecimal digits), or literal text
   std::string literal;
   bool hex;
+  bool mixed;           // a hexadecimal run holds a digit and a letter
   Py_ssize_t least, most;  // the run's length, most 0 for any
 };
 
@@ -956,10 +958,12 @@ bool Fits(std::string_view value, const std::vector<Piece>& pieces) {
       at += piece.literal.size();
       continue;
     }
-    size_t from = at;
-    while (at < value.size() && (piece.hex ? IsHexDigit(value[at]) : IsDigit(value[at]))) at++;
+    size_t from = at, digits = 0;
+    for (; at < value.size() && (piece.hex ? IsHexDigit(value[at]) : IsDigit(value[at])); at++)
+      digits += IsDigit(value[at]);
     if (at - from < static_cast<size_t>(piece.least) ||
-        (piece.most > 0 && at - from > static_cast<size_t>(piece.most)))
+        (piece.most > 0 && at - from > static_cast<size_t>(piece.most)) ||
+        (piece.mixed && (digits == 0 || digits == at - from)))
       return false;
   }
   return at == value.size();
@@ -988,32 +992,98 @@ bool ParseLayout(PyObject* item, Layout& layout) {
     if (PyBytes_Check(piece)) {
       layout.core.push_back({false, std::string(PyBytes_AS_STRING(piece),
                                                 static_cast<size_t>(PyBytes_GET_SIZE(piece))),
-                             false, 0, 0});
+                             false, false, 0, 0});
       continue;
     }
-    int hex;
+    int digits;
     Py_ssize_t least, most;
-    if (!PyArg_ParseTuple(piece, "pnn", &hex, &least, &most)) {
+    if (!PyArg_ParseTuple(piece, "inn", &digits, &least, &most)) {
       Py_DECREF(sequence);
       return false;
     }
-    layout.core.push_back({true, std::string(), hex != 0, std::max<Py_ssize_t>(least, 1), most});
+    layout.core.push_back({true, std::string(), digits != 0, digits == 2,
+                           std::max<Py_ssize_t>(least, 1), most});
   }
   Py_DECREF(sequence);
   return true;
 }
 
-// bucket_columns(messages, lines, layout) -> [[value, ...], ...] or None
+// A column's values with their counts, in the order first seen (the order
+// Counter.update gives a list of them): counted here, the values a column
+// repeats become Python objects once, and those seen once (most ports, pids
+// and ids) not at all when they travel joined (split).
+class Tally {
+ public:
+  void Add(std::string_view value) {
+    auto [at, added] = index_.try_emplace(value, counted_.size());
+    if (added) {
+      counted_.emplace_back(value, 1);
+    } else {
+      counted_[at->second].second++;
+    }
+  }
+
+  // {value: count}, of every value or only of those seen more than once.
+  PyObject* Counts(bool repeated_only) const {
+    PyObject* counts = PyDict_New();
+    for (size_t i = 0; counts != nullptr && i < counted_.size(); i++) {
+      if (repeated_only && counted_[i].second == 1) continue;
+      PyObject* value = Bytes(counted_[i].first);
+      PyObject* count = value != nullptr ? PyLong_FromSsize_t(counted_[i].second) : nullptr;
+      if (count == nullptr || PyDict_SetItem(counts, value, count) < 0) Py_CLEAR(counts);
+      Py_XDECREF(value);
+      Py_XDECREF(count);
+    }
+    return counts;
+  }
+
+  // templates._portable's form: (values seen once joined by newlines, how
+  // many, {value: count} of the others).
+  PyObject* Portable() const {
+    Py_ssize_t once = 0;
+    size_t size = 0;
+    for (const auto& [value, count] : counted_) {
+      if (count == 1) {
+        size += value.size() + (once > 0);
+        once++;
+      }
+    }
+    PyObject* joined = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(size));
+    if (joined == nullptr) return nullptr;
+    char* out = PyBytes_AS_STRING(joined);
+    for (const auto& [value, count] : counted_) {
+      if (count != 1) continue;
+      if (out != PyBytes_AS_STRING(joined)) *out++ = '\n';
+      memcpy(out, value.data(), value.size());
+      out += value.size();
+    }
+    PyObject* repeated = Counts(true);
+    if (repeated == nullptr) {
+      Py_DECREF(joined);
+      return nullptr;
+    }
+    return Py_BuildValue("(NnN)", joined, once, repeated);
+  }
+
+ private:
+  std::unordered_map<std::string_view, size_t> index_;
+  std::vector<std::pair<std::string_view, Py_ssize_t>> counted_;
+};
+
+// bucket_counts(messages, lines, layout, split) -> [{value: count}, ...] or None
 // messages: a bucket's messages joined by newlines; layout: a tuple with an
 // item per token of a line: (the constant word or None, prefix, suffix,
-// pieces of the value: literal bytes, or a run (hexadecimal?, least, most
-// characters, most 0 for any), bound on the token's length or 0).  One list
-// of values per placeholder, in order.
-PyObject* BucketColumns(PyObject*, PyObject* args) {
+// pieces of the value: literal bytes, or a run (its digits: 0 decimal, 1
+// hexadecimal, 2 hexadecimal with a decimal digit and a letter; least, most
+// characters, most 0 for any), bound on the token's length or 0).  The
+// values of each placeholder, in order, counted (Tally::Counts), or with
+// `split` in templates._portable's form (Tally::Portable).
+PyObject* BucketCounts(PyObject*, PyObject* args) {
   Py_buffer block;
   Py_ssize_t lines;
   PyObject* layout_object;
-  if (!PyArg_ParseTuple(args, "y*nO", &block, &lines, &layout_object)) return nullptr;
+  int split;
+  if (!PyArg_ParseTuple(args, "y*nOp", &block, &lines, &layout_object, &split)) return nullptr;
   std::vector<Layout> layout;
   PyObject* sequence = PySequence_Fast(layout_object, "layout must be a sequence");
   if (sequence == nullptr) {
@@ -1031,7 +1101,7 @@ PyObject* BucketColumns(PyObject*, PyObject* args) {
   Py_DECREF(sequence);
   size_t variables = 0;
   for (const Layout& item : layout) variables += !item.constant;
-  std::vector<std::vector<std::string_view>> columns(variables);
+  std::vector<Tally> columns(variables);
   bool fits = true;
   Py_BEGIN_ALLOW_THREADS
   const char* data = static_cast<const char*>(block.buf);
@@ -1066,7 +1136,7 @@ PyObject* BucketColumns(PyObject*, PyObject* args) {
         std::string_view value = fits ? word.substr(item.prefix.size(), word.size() - outer)
                                       : std::string_view();
         fits = fits && Fits(value, item.core);
-        if (fits) columns[column++].push_back(value);
+        if (fits) columns[column++].Add(value);
       }
       if (!fits) break;
     }
@@ -1084,20 +1154,12 @@ PyObject* BucketColumns(PyObject*, PyObject* args) {
   } else {
     result = PyList_New(static_cast<Py_ssize_t>(variables));
     for (size_t i = 0; result != nullptr && i < variables; i++) {
-      PyObject* values = PyList_New(static_cast<Py_ssize_t>(columns[i].size()));
-      if (values == nullptr) {
+      PyObject* counted = split ? columns[i].Portable() : columns[i].Counts(false);
+      if (counted == nullptr) {
         Py_CLEAR(result);
         break;
       }
-      PyList_SET_ITEM(result, static_cast<Py_ssize_t>(i), values);
-      for (size_t j = 0; j < columns[i].size(); j++) {
-        PyObject* value = Bytes(columns[i][j]);
-        if (value == nullptr) {
-          Py_CLEAR(result);
-          break;
-        }
-        PyList_SET_ITEM(values, static_cast<Py_ssize_t>(j), value);
-      }
+      PyList_SET_ITEM(result, static_cast<Py_ssize_t>(i), counted);
     }
   }
   PyBuffer_Release(&block);

@@ -5,6 +5,7 @@ import os
 import random
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 
@@ -481,15 +482,21 @@ VALUE_PIECES = [
     b"0x00", b"0x7f3A", b"0X1", b"1x7f", b"0xg", b"eth0", b"eth12", b"ppp3", b"tty1", b"ab12",
     b"ab12cd", b"12ms", b"1234567ms", b"0xab", b"x0", b"IN=eth0", b"IN=ab1", b"ID=12", b"TOS=0x10",
     b"[123.456]", b"(uid=0)", b"rip=10.0.0.9,", b"Eth" + b"1" * 20, b"deadbeef12", b"12ab",
+    b"3F2A1B2C3D:", b"a1b2c3d4", b"1234abcd5", b"user1.example.net", b"(mail2.example.org):",
+    b"host12.local", b"db1a.example.com.", b"status=1/FAILURE", b"1/ab", b"12/Dec/2020",
+    b"@0x7f0072714565", b"@0x1", b"@12ab", b"session=<D12A63CB6D>", b"id=(a1b2c3)", b"id=[0f1e2d3c]",
+    b"id=<12ab>", b"session=<D12A63CB6D>,",
 ]
 VALUE_WORDS = [b"from", b"port", b"user", b"SRC=", b"MAC=", b"to", b"[UFW", b"BLOCK]"]
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_native_columns_read_what_the_extractor_reads(seed):
-    """templates._layout and bucket_columns: where every line of a bucket
+def test_native_counts_read_what_the_extractor_reads(seed):
+    """templates._layout and bucket_counts: where every line of a bucket
     fits its sample, the values are those the skeleton's extractor reads,
-    whatever digits, letters or lengths the values have."""
+    whatever digits, letters or lengths the values have, counted as Counter
+    counts them (the same order), and each line's type is the sample's but
+    where the extractor reads a word's <HEX> as any hexadecimal run."""
     rng = random.Random(seed)
     shapes = [[rng.choice(VALUE_PIECES + VALUE_WORDS) for _token in range(rng.randint(1, 6))]
               for _shape in range(30)]
@@ -518,23 +525,78 @@ def test_native_columns_read_what_the_extractor_reads(seed):
             lines.append(b" ".join(words))
         if layout is None:
             continue
+        any_hex = [position for position, kind in candidate[1].items()
+                   if kind == "MIXED" and b"<HEX>" in candidate[0][position]]
         for line in lines:  # one at a time: where it fits, what the extractor reads
-            native = templates._native_columns(line, 1, layout)
+            native = templates._native_counts(line, 1, layout, False)
             if native is None:
                 continue
             match = extractor.fullmatch(line)
             assert match is not None, (line, sample)
-            assert [values[0] for values in native] == list(match.groups())
-            assert miner._mask(line)[0] == candidate[0], (line, sample)  # the same type
+            assert [list(counts.items()) for counts in native] == [[(value, 1)]
+                                                                   for value in match.groups()]
+            skeleton = miner._mask(line)[0]
+            assert [token for position, token in enumerate(skeleton) if position not in any_hex] \
+                == [token for position, token in enumerate(candidate[0])
+                    if position not in any_hex], (line, sample)  # the same type
             read += 1
         fitting = [line for line in lines
-                   if templates._native_columns(line, 1, layout) is not None]
+                   if templates._native_counts(line, 1, layout, False) is not None]
         for members in filter(None, (fitting, lines)):  # and together
             messages = b"\n".join(members)
-            native = templates._native_columns(messages, len(members), layout)
+            native = templates._native_counts(messages, len(members), layout, False)
             assert (native is not None) == (len(members) == len(fitting))
             if native is not None:
                 rows = extractor.findall(messages)
-                assert native == ([list(column) for column in zip(*rows)] if extractor.groups > 1
-                                  else [rows][:extractor.groups])
+                columns = list(zip(*rows)) if extractor.groups > 1 else [rows][:extractor.groups]
+                assert [list(counts.items()) for counts in native] \
+                    == [list(Counter(column).items()) for column in columns]
+                assert [(once, count, list(repeated.items())) for once, count, repeated
+                        in templates._native_counts(messages, len(members), layout, True)] \
+                    == [(once, count, list(repeated.items())) for once, count, repeated
+                        in map(templates._portable, map(Counter, columns))]
     assert read  # layouts were made, and lines read with them
+
+
+def _handed_over(taken):
+    """What take_block() hands over, with the order of every count."""
+    lines, groups = taken
+    return lines, [(key, group.count, group.first_index, group.first, group.last,
+                    [(once, count, list(repeated.items())) for once, count, repeated
+                     in (group.hosts, *(group.values[position] for position in sorted(group.values)))])
+                   for key, group in groups.items()]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_native_counting_hands_over_what_python_counts(seed, monkeypatch):
+    """A worker's groups (take_block()) are the same, down to the order of
+    their values, whether the native module reads and counts a bucket's
+    values or Python does: a group made of one bucket, of several (host
+    names of several shapes share <ADDR>), and of buckets and single lines."""
+    rng = random.Random(seed)
+    hosts = [b"mail%d.example.net", b"user%d.example.org", b"%d.%d.%d.%d", b"db%da.example.com"]
+    templates_ = [b"warning: hostname %s does not resolve to address 203.0.%d.%d",
+                  b"client @0x%x %s#%d (example.org): query denied",
+                  b"Main process exited, code=exited, status=%d/FAILURE %s"]
+    blocks = []
+    for _block in range(4):
+        lines = []
+        for _line in range(rng.randrange(200, 600)):
+            host = rng.choice(hosts)
+            host %= tuple(rng.choice((1, 7, 42, 255, 3000)) for _run in range(host.count(b"%")))
+            template = rng.choice(templates_)
+            values = {b"warning": (host, rng.randrange(256), rng.randrange(256)),
+                      b"client ": (rng.choice((0x7f00, 0xdeadbeef, rng.randrange(1 << 40))), host,
+                                   rng.randrange(65536)),
+                      b"Main pr": (rng.choice((1, 2, 203)), host)}[template[:7]]
+            lines.append(b"Nov 21 07:%02d:%02d h%d app[%d]: " % (
+                rng.randrange(60), rng.randrange(60), rng.randrange(3), rng.randrange(9))
+                + template % values)
+        blocks.append(b"\n".join(lines) + b"\n")
+    handed = {}
+    for native in ("1", "0"):
+        monkeypatch.setenv("LOGSIEVE_BLOCKMATCH", native)
+        worker = templates.TemplateMiner()
+        handed[native] = [_handed_over(worker.take_block(block)) for block in blocks]
+    assert handed["1"] == handed["0"]
+    assert sum(len(groups) for _lines, groups in handed["1"]) >= 8

@@ -42,10 +42,10 @@ try:  # the C++ twin of buckets(), in the block matcher's module
     from ._blockmatch import bucket_lines as _native_buckets
 except ImportError:  # not built (or built before it had one): Python's
     _native_buckets = None
-try:  # a bucket's values read without the extractor (see _layout)
-    from ._blockmatch import bucket_columns as _native_columns
+try:  # a bucket's values read and counted without the extractor (see _layout)
+    from ._blockmatch import bucket_counts as _native_counts
 except ImportError:
-    _native_columns = None
+    _native_counts = None
 
 PLACEHOLDER = re.compile(rb"<([A-Z*]+)>")
 
@@ -138,26 +138,42 @@ _TYPE_PATTERNS["ADDR"] = _TYPE_PATTERNS["IP"] + b"|" + _TYPE_PATTERNS["HOST"]
 
 
 # Values whose runs of digits may change without changing their type (see
-# _layout): (kinds, shape of the value, its runs: (hexadecimal?, least, most
-# characters, most 0 for any), bound of the token's length).  A number (but a
-# dotted quad: an IPv4 address then); an IPv4 address and port (runs bounded
-# as the type's pattern bounds them); a MAC address (pairs); a hexadecimal
-# number written 0x...; a word with one run of digits (`eth0`, `26412ms`,
-# `IN=eth0`) whose letters beside it are not hexadecimal nor an `x` (no <HEX>
-# can form), shorter than an <ID>.
-_ANY_DIGITS = (False, 1, 0)
+# _layout): (kinds, shape of the value, its runs: (their digits: _DECIMAL,
+# _HEXADECIMAL or _MIXED_HEX, least, most characters, most 0 for any), bound
+# of the token's length).
+#   A number (but a dotted quad: an IPv4 address then); an IPv4 address and
+#   port (runs bounded as the type's pattern bounds them); a host name (its
+#   letters and dots make it one, whatever its digits); a MAC address
+#   (pairs); a hexadecimal number written 0x..., or without 0x (then with a
+#   digit and a letter, as <HEX> needs).
+#   Words: one run of digits (`eth0`, `26412ms`, `IN=eth0`,
+#   `status=1/FAILURE`) whose letters beside it are not hexadecimal nor an
+#   `x` (no <HEX> can form), shorter than an <ID>; `@0x...` (named's
+#   clients); `key=<...>` around a hexadecimal id (`session=<D12A63CB6D>`),
+#   whose <HEX> the extractor reads as any run of hexadecimal digits
+#   (_HEX_PIECE), and so does the layout.
+_DECIMAL, _HEXADECIMAL, _MIXED_HEX = 0, 1, 2
+_ANY_DIGITS = (_DECIMAL, 1, 0)
 _VALUE_PIECES = [
     (("NUM",), re.compile(rb"(?![0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$)[-+]?[0-9]+(?:[.,][0-9]+)*"),
      _DIGIT_RUNS, itertools.repeat(_ANY_DIGITS), 0),
     (("IP", "ADDR"), re.compile(rb"[0-9]+(?:\.[0-9]+){3}(?:[:#][0-9]+)?"), _DIGIT_RUNS,
-     ((False, 1, 3),) * 4 + ((False, 1, 5),), 0),
+     ((_DECIMAL, 1, 3),) * 4 + ((_DECIMAL, 1, 5),), 0),
+    (("ADDR",), re.compile(_TYPE_PATTERNS["HOST"]), _DIGIT_RUNS, itertools.repeat(_ANY_DIGITS), 0),
     (("MAC",), re.compile(rb"[0-9a-fA-F]{2}(?:([:-])[0-9a-fA-F]{2})*"), re.compile(rb"([0-9a-fA-F]{2})"),
-     itertools.repeat((True, 2, 2)), 0),
+     itertools.repeat((_HEXADECIMAL, 2, 2)), 0),
     (("HEX",), re.compile(rb"0[xX][0-9a-fA-F]+"), re.compile(rb"(?<=^0[xX])([0-9a-fA-F]+)"),
-     ((True, 1, 0),), 0),
+     ((_HEXADECIMAL, 1, 0),), 0),
+    (("HEX",), re.compile(rb"(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}"),
+     re.compile(rb"([0-9a-fA-F]+)"), ((_MIXED_HEX, 8, 0),), 0),
     (("MIXED",), re.compile(rb"(?=.*[A-Za-z])(?:[A-Za-z_]+=)?(?:[A-Za-z_]*[g-zG-Z_])?[0-9]+"
-                            rb"(?:[g-wyzG-WYZ_][A-Za-z_]*)?"),
+                            rb"(?:[g-wyzG-WYZ_/][A-Za-z_]*)?"),
      _DIGIT_RUNS, (_ANY_DIGITS,), 20),
+    (("MIXED",), re.compile(rb"@0[xX][0-9a-fA-F]+"), re.compile(rb"(?<=^@0[xX])([0-9a-fA-F]+)"),
+     ((_HEXADECIMAL, 1, 0),), 0),
+    (("MIXED",), re.compile(rb"[A-Za-z_]+=[<(\[](?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])"
+                            rb"[0-9a-fA-F]{6,}[>)\]][,;:.]?"),
+     re.compile(rb"(?<=[<(\[])([0-9a-fA-F]+)"), ((_HEXADECIMAL, 1, 0),), 0),
 ]
 
 
@@ -325,15 +341,21 @@ class Group:
     """The lines of one template from one program: how many, when, where,
     and the values of each placeholder.  Lines are counted in batches (their
     stamps, hosts and values wait in short lists, counted in C by Counter),
-    so call flush() before reading first, last, hosts or values directly."""
+    so call flush() before reading first, last, hosts or values directly.
 
-    __slots__ = ("program", "skeleton", "kinds", "count", "first", "last", "first_index",
-                 "hosts", "values", "template", "_stamps", "_hosts", "_columns", "_waiting")
+    An `exact` group counts every value, unbounded, and only when flushed:
+    a group of one block (take_block()), which the block bounds; the miner
+    that absorbs it bounds its counters."""
 
-    def __init__(self, program, skeleton, kinds):
+    __slots__ = ("program", "skeleton", "kinds", "exact", "count", "first", "last",
+                 "first_index", "hosts", "values", "template", "_stamps", "_hosts", "_columns",
+                 "_waiting", "_read")
+
+    def __init__(self, program, skeleton, kinds, exact=False):
         self.program = program
         self.skeleton = skeleton  # tuple of token shapes
         self.kinds = kinds  # {position: kind} of the placeholders
+        self.exact = exact
         self.count = 0
         self.first = self.last = None  # (time_key, stamp)
         self.first_index = None
@@ -341,16 +363,39 @@ class Group:
         self.values = {position: Counter() for position in kinds}
         self.template = None  # set by TemplateMiner.groups()
         self._stamps, self._hosts = [], []
+        self._waiting = 0  # lines since the last flush
+        # A bucket the native module read as this group's first lines:
+        # (messages, lines, layout, its values in _portable()'s form).
+        self._read = None
         self._new_columns()
 
     def _new_columns(self):
         # The values waiting, a list per placeholder in position order:
         # counted a column at a time, without turning rows into columns.
         self._columns = [[] for _position in self.kinds]
-        self._waiting = 0
+
+    def _counters(self):
+        return [self.values[position] for position in sorted(self.values)]
+
+    def _count_waiting(self):
+        """Count the values waiting, in the order their lines came: a
+        pending read (it waits only while it is all the group has), then
+        the columns."""
+        if self._read is not None:
+            messages, lines, layout, _portables = self._read
+            self._read = None
+            for counter, counts in zip(self._counters(),
+                                       _native_counts(messages, lines, layout, False)):
+                _add_counts(counter, counts)
+        if self._columns and self._columns[0]:
+            for counter, column in zip(self._counters(), self._columns):
+                counter.update(column)
+            self._new_columns()
 
     def add_line(self, index, stamp, host, row):
         """row: the values of the placeholders, in position order."""
+        if self._read is not None:
+            self._count_waiting()
         self.count += 1
         if self.first_index is None:
             self.first_index = index
@@ -361,21 +406,46 @@ class Group:
         for column, value in zip(self._columns, row):
             column.append(value)
         self._waiting += 1
-        if self._waiting >= BATCH:
+        if self._waiting >= BATCH and not self.exact:
             self.flush()
 
     def add_lines(self, first_index, stamps, hosts, columns):
         """add_line() for many lines at once (stamps and hosts may hold b"");
         columns: the values of each placeholder, in position order."""
+        if self._read is not None:
+            self._count_waiting()
+        for column, values in zip(self._columns, columns):
+            column.extend(values)
+        self._add_times(first_index, stamps, hosts)
+
+    def add_read(self, first_index, stamps, hosts, messages, layout):
+        """add_lines() for a bucket (`messages`: joined by newlines) whose
+        values the native module reads and counts, where every line fits
+        `layout` (see _layout); whether it did.  The values are counted at
+        once, in the order a flush would count them: a read that is an
+        exact group's first lines waits in _portable()'s form, which
+        take_block() hands over as it is."""
+        first = self.exact and not self.count
+        counted = _native_counts(messages, len(stamps), layout, first)
+        if counted is None:
+            return False
+        if first:
+            self._read = (messages, len(stamps), layout, counted)
+        else:
+            self._count_waiting()
+            for counter, counts in zip(self._counters(), counted):
+                _add_counts(counter, counts)
+        self._add_times(first_index, stamps, hosts)
+        return True
+
+    def _add_times(self, first_index, stamps, hosts):
         self.count += len(stamps)
         if self.first_index is None:
             self.first_index = first_index
         self._stamps.extend(stamps)
         self._hosts.extend(hosts)
-        for column, values in zip(self._columns, columns):
-            column.extend(values)
         self._waiting += len(stamps)
-        if self._waiting >= BATCH:
+        if self._waiting >= BATCH and not self.exact:
             self.flush()
 
     def flush(self, final=False):
@@ -402,13 +472,21 @@ class Group:
             self.hosts.update(self._hosts)
             self.hosts.pop(b"", None)
             self._hosts = []
-        if self._waiting:
-            for position, column in zip(sorted(self.values), self._columns):
-                self.values[position].update(column)
-            self._new_columns()
+        self._count_waiting()
+        self._waiting = 0
+        if self.exact:
+            return
         for counter in (self.hosts, *self.values.values()):
             if len(counter) > (MAX_VALUES if final else SLACK * MAX_VALUES):
                 _bound(counter)
+
+    def hand_over(self):
+        """Counted, and its counters in _portable()'s form (take_block())."""
+        read, self._read = self._read, None
+        self.flush()
+        self.hosts = _portable(self.hosts)
+        self.values = dict(zip(sorted(self.values), read[3])) if read is not None else \
+            {position: _portable(counter) for position, counter in self.values.items()}
 
     def absorb(self, other):
         self.flush()
@@ -481,6 +559,7 @@ class TemplateMiner:
         self._templates = {}  # skeleton -> Template, made by groups()
         self._lines = 0
         self._known = {}  # message without digits -> masked, see _masked()
+        self._exact = False  # groups count exactly (take_block())
 
     def _mask(self, message):
         cache = self._tokens
@@ -609,7 +688,7 @@ class TemplateMiner:
                     return self.add(header)
             group = self._groups.get(key)
             if group is None:
-                group = self._groups[key] = Group(header.program, skeleton, kinds)
+                group = self._groups[key] = Group(header.program, skeleton, kinds, self._exact)
         group.add_line(self._lines, header.stamp, header.host, values)
         self._lines += 1
         return group
@@ -617,11 +696,12 @@ class TemplateMiner:
     def add_block(self, text):
         """Count the lines of a block (lines joined by newlines).  Lines are
         sorted into buckets by program and cache key (buckets()), and each
-        bucket whose skeleton has an extractor is read by one findall() over
-        its messages and counted in bulk: the per-line work is done in C
-        (parsing, keys, the sort into buckets, the counting)."""
+        bucket whose skeleton has an extractor is read in one call (the
+        native module's, or one findall() over its messages) and counted in
+        bulk: the per-line work is done in C (parsing, keys, the sort into
+        buckets, the reading, the counting)."""
         lines = 0
-        native = _native_columns is not None and block_matcher_enabled()
+        native = _native_counts is not None and block_matcher_enabled()
         for program, key, indices, stamps, hosts, messages in buckets(text):
             lines += len(indices)
             program = program or None
@@ -638,25 +718,26 @@ class TemplateMiner:
     def _bulk(self, program, key, first, stamps, hosts, messages, native=False):
         """Count a bucket's lines (`messages`: joined by newlines) through its
         skeleton's extractor, if it has one and it reads every line; whether
-        it did.  `native`: the values are read by the native module where
-        every line fits the skeleton's sample line (the same values)."""
+        it did.  `native`: the values are read and counted by the native
+        module where every line fits the skeleton's sample line (the same
+        values)."""
         if self._redirect or self._wild:
             return False
         for candidate in self._known.get(key, ()):
             extractor = candidate[3]
             if extractor is not None:
-                columns = None
-                if native and candidate[2] is not None:
-                    columns = _native_columns(messages, len(stamps), candidate[2])
-                if columns is None:
-                    rows = extractor.findall(messages)
-                    if len(rows) != len(stamps):
-                        return False
-                    # findall() gives a value per line for one placeholder
-                    columns = list(zip(*rows)) if extractor.groups > 1 \
-                        else [rows][:extractor.groups]
-                self._group(program, candidate[0], candidate[1]).add_lines(
-                    first, stamps, hosts, columns)
+                group = self._group(program, candidate[0], candidate[1])
+                if native and candidate[2] is not None and \
+                        group.add_read(first, stamps, hosts, messages, candidate[2]):
+                    return True
+                rows = extractor.findall(messages)
+                if len(rows) != len(stamps):
+                    if not group.count:  # made for nothing
+                        del self._groups[(program, candidate[0])]
+                    return False
+                # findall() gives a value per line for one placeholder
+                group.add_lines(first, stamps, hosts, list(zip(*rows)) if extractor.groups > 1
+                                else [rows][:extractor.groups])
                 return True
         return False
 
@@ -665,12 +746,13 @@ class TemplateMiner:
         for absorb() in another miner (the pipeline's workers fold their
         blocks; the caches stay here, warm for the next block)."""
         self._groups, self._lines = {}, 0
-        self.add_block(text)
+        self._exact = True
+        try:
+            self.add_block(text)
+        finally:
+            self._exact = False
         for group in self._groups.values():
-            group.flush()
-            group.hosts = _portable(group.hosts)
-            group.values = {position: _portable(counter)
-                            for position, counter in group.values.items()}
+            group.hand_over()
         taken, self._groups = self._groups, {}
         return self._lines, taken
 
@@ -713,7 +795,7 @@ class TemplateMiner:
     def _group(self, program, skeleton, kinds):
         group = self._groups.get((program, skeleton))
         if group is None:
-            group = self._groups[(program, skeleton)] = Group(program, skeleton, kinds)
+            group = self._groups[(program, skeleton)] = Group(program, skeleton, kinds, self._exact)
         return group
 
     def fold(self):
