@@ -307,6 +307,7 @@ PyObject* SortLines(PyObject*, PyObject* args);  // below, with the run merger
 PyObject* BucketLines(PyObject*, PyObject* args);  // below: the grouped report's buckets
 PyObject* SplitRuns(PyObject*, PyObject* args);  // below, with the run merger
 PyObject* BucketCounts(PyObject*, PyObject* args);  // below, with the buckets
+PyObject* TimeBounds(PyObject*, PyObject* args);  // below, with the buckets
 
 PyMethodDef module_methods[] = {
     {"class_runs", ClassRuns, METH_VARARGS,
@@ -317,6 +318,9 @@ PyMethodDef module_methods[] = {
      "split_runs(fd, runs) -> [offset, ...] where each sorted run divides at one key"},
     {"bucket_lines", BucketLines, METH_VARARGS,
      "bucket_lines(text) -> [(program, key, indices, stamps, hosts, messages), ...]"},
+    {"time_bounds", TimeBounds, METH_VARARGS,
+     "time_bounds(stamps) -> (earliest, latest) in syslogline.time_key's order, "
+     "or None when every stamp is empty"},
     {"bucket_counts", BucketCounts, METH_VARARGS,
      "bucket_counts(messages, lines, layout, split) -> [{value: count}, ...] of each variable "
      "token (split: [(values seen once joined by newlines, how many, {value: count} of the "
@@ -926,7 +930,69 @@ PyObject* BucketLines(PyObject*, PyObject* args) {
   return result;
 }
 
-// --- A bucket's placeholder values, a column each ---------------------------
+// The earliest and the latest of a group's time stamps, as syslogline's
+// time_bounds() finds them with min() and max() on time_key: classic stamps
+// (by month, then the rest of their text) before RFC 3339 ones (by their
+// text); the first of equal ones.  A group of an unordered log holds stamps
+// of several months and both forms, where time_key would be called on every
+// one of them.
+struct TimeKey {
+  int form;  // 0 classic, 1 RFC 3339
+  int month;  // 1 to 12, 0 unknown
+  std::string_view rest;
+};
+
+TimeKey KeyOf(std::string_view stamp) {
+  static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (IsDigit(stamp[0])) return {1, 0, stamp};
+  int month = 0;
+  for (int number = 0; stamp.size() >= 3 && number < 12 && month == 0; number++) {
+    if (stamp.compare(0, 3, kMonths[number]) == 0) month = number + 1;
+  }
+  return {0, month, stamp.size() > 4 ? stamp.substr(4) : std::string_view()};
+}
+
+bool Earlier(const TimeKey& a, const TimeKey& b) {
+  if (a.form != b.form) return a.form < b.form;
+  if (a.month != b.month) return a.month < b.month;
+  return a.rest < b.rest;
+}
+
+// time_bounds(stamps) -> (earliest, latest) or None; empty stamps are skipped.
+PyObject* TimeBounds(PyObject*, PyObject* args) {
+  PyObject* stamps_object;
+  if (!PyArg_ParseTuple(args, "O", &stamps_object)) return nullptr;
+  PyObject* stamps = PySequence_Fast(stamps_object, "stamps must be a sequence");
+  if (stamps == nullptr) return nullptr;
+  PyObject *earliest = nullptr, *latest = nullptr;
+  TimeKey earliest_key{}, latest_key{};
+  for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(stamps); i++) {
+    PyObject* stamp = PySequence_Fast_GET_ITEM(stamps, i);
+    if (!PyBytes_Check(stamp)) {
+      Py_DECREF(stamps);
+      PyErr_SetString(PyExc_TypeError, "a time stamp must be bytes");
+      return nullptr;
+    }
+    if (PyBytes_GET_SIZE(stamp) == 0) continue;
+    TimeKey key = KeyOf(std::string_view(PyBytes_AS_STRING(stamp),
+                                         static_cast<size_t>(PyBytes_GET_SIZE(stamp))));
+    if (earliest == nullptr || Earlier(key, earliest_key)) {
+      earliest = stamp;
+      earliest_key = key;
+    }
+    if (latest == nullptr || Earlier(latest_key, key)) {
+      latest = stamp;
+      latest_key = key;
+    }
+  }
+  PyObject* result = earliest == nullptr ? (Py_INCREF(Py_None), Py_None)
+                                         : Py_BuildValue("(OO)", earliest, latest);
+  Py_DECREF(stamps);
+  return result;
+}
+
+// --- A bucket's placeholder values, counted a column each --------------------
 //
 // Once a skeleton is known, templates.py reads a bucket's values with one
 // regular expression over its lines (about 1 us a line in Python's re).  Here
@@ -935,9 +1001,9 @@ PyObject* BucketLines(PyObject*, PyObject* args) {
 // constant word must be equal; a placeholder's token must have the sample's
 // prefix and suffix, and its value the sample's characters with only its
 // runs of digits changed, each run within its bound.  templates._layout
-// makes layouts only for values whose type cannot change that way, so the
-// regular expression would have read the same values.  A line that does not
-// fit answers None: templates.py reads the bucket with the regular expression.
+// makes layouts only for values the regular expression would read the same
+// way.  A line that does not fit answers None: templates.py reads the bucket
+// with the regular expression.  The values are counted here (Tally).
 
 struct Piece {
   bool run;             // a run of digits (or hexadecimal digits), or literal text

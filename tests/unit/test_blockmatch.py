@@ -10,11 +10,12 @@ from collections import Counter
 import pytest
 
 from benchmarks import corpus
-from logsieve import engine, templates
+from logsieve import engine, syslogline, templates
 from logsieve.engine import Classifier
 from logsieve.levels import REPORT_LEVELS
 from logsieve.lines import sort_order
 from logsieve.report import SortedLines
+from logsieve.syslogline import time_key
 from logsieve.rules import SYSLOG_PREFIX, RuleTree
 
 DEBIAN_RULES = "/etc/logcheck"
@@ -600,3 +601,30 @@ def test_native_counting_hands_over_what_python_counts(seed, monkeypatch):
         handed[native] = [_handed_over(worker.take_block(block)) for block in blocks]
     assert handed["1"] == handed["0"]
     assert sum(len(groups) for _lines, groups in handed["1"]) >= 8
+
+
+# Stamps as the header parser reads them (b"": none): classic ones, of a
+# month or of a word that is none (its key is equal to another's), RFC 3339.
+STAMP_PIECES = [b"Nov 21 07:44:38", b"Nov  1 07:44:38", b"Dec 31 23:59:59", b"Jan  1 00:00:00",
+                b"Foo 21 07:44:38", b"Bar 21 07:44:38", b"",
+                b"2026-11-21T07:44:38.123456+00:00", b"2026-11-21T07:44:38Z", b"1999-01-01T00:00:00Z"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_native_time_bounds_are_pythons(seed):
+    """time_bounds(): the earliest and latest stamp in time_key's order (the
+    first of equal ones, empty ones skipped), natively as in Python, whose
+    shortcut (text order within one month) gives what min() and max() on
+    time_key give."""
+    rng = random.Random(seed)
+    stamps = [rng.choice(STAMP_PIECES) for _stamp in range(rng.randrange(1, 40))]
+    only = rng.choice([None, (b"Nov",), (b"Foo", b"Bar")])  # one month: the shortcut
+    if only:  # or only stamps of equal keys
+        stamps = [stamp for stamp in stamps if stamp[:3] in only] or [b""]
+    native = templates._native_time_bounds(stamps)
+    assert native == syslogline.time_bounds(stamps)
+    present = list(filter(None, stamps))
+    assert native == ((min(present, key=time_key), max(present, key=time_key))
+                      if present else None)
+    for bound in native or ():  # of stamps with equal keys (Foo and Bar), the first
+        assert bound is next(stamp for stamp in present if time_key(stamp) == time_key(bound))

@@ -59,6 +59,23 @@ def time_key(stamp):
     return (0, MONTHS.get(stamp[:3], 0), stamp[4:])  # a space-padded day sorts right
 
 
+def time_bounds(stamps):
+    """(earliest, latest) of time stamps (bytes; empty ones are skipped) in
+    time_key's order, the first of equal ones; None when all are empty.
+    The native module's time_bounds() is its twin."""
+    if b"" in stamps:
+        stamps = list(filter(None, stamps))
+    if not stamps:
+        return None
+    earliest, latest = min(stamps), max(stamps)
+    if earliest[:3] != latest[:3]:
+        # Not all of one month (or all RFC 3339, whose text is in time
+        # order): every stamp between two that share a prefix shares it,
+        # so within one the text's order is time's.
+        earliest, latest = min(stamps, key=time_key), max(stamps, key=time_key)
+    return earliest, latest
+
+
 def iso_time(stamp, year=None):
     """ISO 8601 text for a time stamp, or None when it cannot be read.  A
     classic stamp has no year: the current year is assumed (as syslog does)."""

@@ -46,6 +46,10 @@ try:  # a bucket's values read and counted without the extractor (see _layout)
     from ._blockmatch import bucket_counts as _native_counts
 except ImportError:
     _native_counts = None
+try:  # the C++ twin of syslogline.time_bounds()
+    from ._blockmatch import time_bounds as _native_time_bounds
+except ImportError:
+    _native_time_bounds = None
 
 PLACEHOLDER = re.compile(rb"<([A-Z*]+)>")
 
@@ -220,6 +224,12 @@ def mask_token(token):
     if any(48 <= byte <= 57 for byte in token):
         return _DIGITS.sub(b"<NUM>", _HEX_RUN.sub(b"<HEX>", token)), "MIXED", token
     return token, None, None
+
+
+def _time_bounds(stamps):
+    if _native_time_bounds is not None and block_matcher_enabled():
+        return _native_time_bounds(stamps)
+    return syslogline.time_bounds(stamps)
 
 
 def buckets(text):
@@ -451,17 +461,8 @@ class Group:
     def flush(self, final=False):
         """Count the lines waiting, and bound the counters (to SLACK times
         their bound until the `final` flush: bounding costs a sort)."""
-        stamps = self._stamps
-        if b"" in stamps:
-            stamps = list(filter(None, stamps))
-        if stamps:
-            earliest, latest = min(stamps), max(stamps)
-            if earliest[:3] != latest[:3]:
-                # Not all of one month (or all RFC 3339, whose text is in
-                # time order): every stamp between two that share a prefix
-                # shares it, so within one the text's order is time's.
-                earliest, latest = min(stamps, key=time_key), max(stamps, key=time_key)
-            for stamp in (earliest, latest):
+        if self._stamps:
+            for stamp in _time_bounds(self._stamps) or ():
                 key = time_key(stamp)
                 if self.first is None or key < self.first[0]:
                     self.first = (key, stamp)
@@ -1004,13 +1005,14 @@ def _extractor(tokens, skeleton, kinds):
 
 def _layout(tokens, skeleton, kinds):
     """What the native module needs to read a skeleton's values without its
-    extractor (bucket_columns), from the sample line the skeleton was made
+    extractor (bucket_counts), from the sample line the skeleton was made
     of: for each token, (the constant word or None, the placeholder's prefix
-    and suffix, the pieces of its value: literal bytes, or a run of digits
-    with its most digits (0: any), a bound on the token's length or 0).
-    Only values whose type cannot change when their runs of digits change
-    length get a layout (_VALUE_PIECES); None for any other skeleton: its
-    extractor reads it."""
+    and suffix, the pieces of its value: literal bytes, or a run (its
+    digits, least and most characters, most 0 for any), a bound on the
+    token's length or 0).  Only values whose type cannot change when their
+    runs change get a layout (_VALUE_PIECES; a word's <HEX> is read as the
+    extractor reads it); None for any other skeleton: its extractor reads
+    it."""
     if len(tokens) != len(skeleton):
         return None
     layout = []
