@@ -1133,9 +1133,10 @@ class Tally {
     PyObject* joined = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(size));
     if (joined == nullptr) return nullptr;
     char* out = PyBytes_AS_STRING(joined);
+    Py_ssize_t written = 0;
     for (const auto& [value, count] : counted_) {
       if (count != 1) continue;
-      if (out != PyBytes_AS_STRING(joined)) *out++ = '\n';
+      if (written++ > 0) *out++ = '\n';  // between values, as b"\n".join()
       memcpy(out, value.data(), value.size());
       out += value.size();
     }

@@ -15,8 +15,8 @@ from logsieve.engine import Classifier
 from logsieve.levels import REPORT_LEVELS
 from logsieve.lines import sort_order
 from logsieve.report import SortedLines
-from logsieve.syslogline import time_key
 from logsieve.rules import SYSLOG_PREFIX, RuleTree
+from logsieve.syslogline import time_key
 
 DEBIAN_RULES = "/etc/logcheck"
 

@@ -727,18 +727,18 @@ class TemplateMiner:
         for candidate in self._known.get(key, ()):
             extractor = candidate[3]
             if extractor is not None:
-                group = self._group(program, candidate[0], candidate[1])
-                if native and candidate[2] is not None and \
-                        group.add_read(first, stamps, hosts, messages, candidate[2]):
-                    return True
-                rows = extractor.findall(messages)
-                if len(rows) != len(stamps):
-                    if not group.count:  # made for nothing
-                        del self._groups[(program, candidate[0])]
-                    return False
-                # findall() gives a value per line for one placeholder
-                group.add_lines(first, stamps, hosts, list(zip(*rows)) if extractor.groups > 1
-                                else [rows][:extractor.groups])
+                key = (program, candidate[0])
+                group = self._groups.get(key) or \
+                    Group(program, candidate[0], candidate[1], self._exact)
+                if not (native and candidate[2] is not None and
+                        group.add_read(first, stamps, hosts, messages, candidate[2])):
+                    rows = extractor.findall(messages)
+                    if len(rows) != len(stamps):
+                        return False
+                    # findall() gives a value per line for one placeholder
+                    group.add_lines(first, stamps, hosts, list(zip(*rows)) if extractor.groups > 1
+                                    else [rows][:extractor.groups])
+                self._groups.setdefault(key, group)  # kept once it holds lines
                 return True
         return False
 
@@ -792,12 +792,6 @@ class TemplateMiner:
                 existing = self._groups[key] = Group(group.program, group.skeleton, group.kinds)
             existing.absorb(group)
         self._lines += lines
-
-    def _group(self, program, skeleton, kinds):
-        group = self._groups.get((program, skeleton))
-        if group is None:
-            group = self._groups[(program, skeleton)] = Group(program, skeleton, kinds, self._exact)
-        return group
 
     def fold(self):
         """Fold skeletons that differ only at a word position showing enough
